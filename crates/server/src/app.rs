@@ -1,0 +1,339 @@
+//! Application state, router assembly and the server's lifecycle.
+
+use crate::auth::AuthService;
+use crate::auth::service::BootstrapAdmin;
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::envelope_response;
+use crate::objects::Objects;
+use crate::ratelimit::{ApiLimits, FixedWindow, SharedLimits};
+use crate::{auth, health, observability};
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware;
+use axum::response::Response;
+use botmox_contract::error_code;
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub objects: Objects,
+    pub auth: Arc<AuthService>,
+    pub metrics: PrometheusHandle,
+    pub started: Instant,
+}
+
+impl AppState {
+    /// Connects, migrates and prepares every service.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = Db::connect(&config.database_url).await?;
+        db.migrate().await?;
+        let objects = Objects::open(&config.object_store)?;
+        let auth = AuthService::new(db.clone(), &config).await?;
+        Ok(Self {
+            config: Arc::new(config),
+            db,
+            objects,
+            auth,
+            metrics: observability::metrics::handle(),
+            started: Instant::now(),
+        })
+    }
+}
+
+/// Every documented route: (public, guarded). Domains add themselves here.
+fn api_routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
+    let public = OpenApiRouter::new()
+        .merge(health::public_routes())
+        .merge(auth::public_routes());
+    let guarded = OpenApiRouter::new().merge(auth::routes());
+    (public, guarded)
+}
+
+fn api(state: &AppState) -> Router<AppState> {
+    let (public, guarded) = api_routes();
+    let guarded = guarded.route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        auth::guard::require_identity,
+    ));
+    let (router, _) = OpenApiRouter::new()
+        .merge(public)
+        .merge(guarded)
+        .split_for_parts();
+    router
+}
+
+fn base_openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = utoipa::openapi::OpenApiBuilder::new()
+        .info(
+            utoipa::openapi::InfoBuilder::new()
+                .title("Bot-Mox API")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "Control plane for fleets of Proxmox VMs running automation bots. Every \
+                     response uses the envelope {success, data | error}.",
+                ))
+                .build(),
+        )
+        .build();
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    );
+    doc
+}
+
+/// The OpenAPI document, as `botmox openapi` prints it and `docs/openapi.json` stores it.
+pub fn openapi_json() -> anyhow::Result<String> {
+    let (public, guarded) = api_routes();
+    let doc = OpenApiRouter::with_openapi(base_openapi())
+        .merge(public)
+        .merge(guarded)
+        .into_openapi();
+    Ok(doc.to_pretty_json()?)
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = api(&state);
+    let limits: SharedLimits = Arc::new(ApiLimits {
+        per_ip: FixedWindow::new(
+            state.config.rate_limit.per_ip,
+            state.config.rate_limit.window,
+        ),
+        per_principal: FixedWindow::new(
+            state.config.rate_limit.per_principal,
+            state.config.rate_limit.window,
+        ),
+        trust_forwarded_for: state.config.rate_limit.trust_forwarded_for,
+    });
+    api.route(
+        "/metrics",
+        axum::routing::get(observability::metrics::render),
+    )
+    .fallback(not_found)
+    .method_not_allowed_fallback(method_not_allowed)
+    .layer(middleware::from_fn_with_state(
+        limits,
+        crate::ratelimit::middleware,
+    ))
+    .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+    .layer(CatchPanicLayer::custom(panic_response))
+    .layer(security_headers())
+    .layer(cors(&state.config))
+    .layer(middleware::from_fn(observability::correlation::middleware))
+    .with_state(state)
+}
+
+async fn not_found(request: Request) -> Response {
+    envelope_response(
+        StatusCode::NOT_FOUND,
+        error_code::NOT_FOUND,
+        &format!("Cannot {} {}", request.method(), request.uri().path()),
+        None,
+    )
+}
+
+async fn method_not_allowed(request: Request) -> Response {
+    envelope_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        error_code::METHOD_NOT_ALLOWED,
+        &format!(
+            "Method {} is not allowed on {}",
+            request.method(),
+            request.uri().path()
+        ),
+        None,
+    )
+}
+
+fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(panic = %detail, "handler panicked");
+    envelope_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        error_code::INTERNAL_ERROR,
+        "Internal server error",
+        None,
+    )
+}
+
+fn security_headers() -> tower::layer::util::Stack<
+    SetResponseHeaderLayer<HeaderValue>,
+    tower::layer::util::Stack<
+        SetResponseHeaderLayer<HeaderValue>,
+        SetResponseHeaderLayer<HeaderValue>,
+    >,
+> {
+    tower::layer::util::Stack::new(
+        SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        tower::layer::util::Stack::new(
+            SetResponseHeaderLayer::if_not_present(
+                header::X_FRAME_OPTIONS,
+                HeaderValue::from_static("DENY"),
+            ),
+            SetResponseHeaderLayer::if_not_present(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
+        ),
+    )
+}
+
+fn cors(config: &Config) -> CorsLayer {
+    let exposed = [
+        "x-request-id",
+        "x-correlation-id",
+        "x-trace-id",
+        "x-span-id",
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+        "retry-after",
+    ]
+    .map(HeaderName::from_static);
+    let allowed = [
+        "content-type",
+        "authorization",
+        "accept",
+        "x-requested-with",
+        "x-request-id",
+        "x-correlation-id",
+        "traceparent",
+        "tracestate",
+        "baggage",
+        "last-event-id",
+    ]
+    .map(HeaderName::from_static);
+    let origins: Vec<HeaderValue> = config
+        .cors_origins
+        .iter()
+        .filter(|o| *o != "*")
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(true)
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers(allowed)
+        .expose_headers(exposed)
+        .max_age(Duration::from_secs(600))
+}
+
+/// A running server.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub bootstrap: Option<BootstrapAdmin>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    handle: JoinHandle<()>,
+}
+
+impl Server {
+    /// Builds the state, bootstraps the admin, binds (port 0 picks a free port) and serves in
+    /// the background.
+    pub async fn start(config: Config) -> anyhow::Result<Self> {
+        let listen = config.listen;
+        let state = AppState::build(config).await?;
+        let bootstrap = if state.config.bootstrap_admin {
+            state
+                .auth
+                .bootstrap(&state.config.bootstrap_admin_email)
+                .await?
+        } else {
+            None
+        };
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("binding {listen} (BOTMOX_LISTEN)"))?;
+        let addr = listener.local_addr()?;
+        let (shutdown, mut stop) = tokio::sync::watch::channel(false);
+        let app = router(state.clone());
+        spawn_background(&state, stop.clone());
+        let handle = tokio::spawn(async move {
+            let serve = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            });
+            if let Err(err) = serve.await {
+                tracing::error!(error = %err, "server stopped with an error");
+            }
+        });
+        tracing::info!(%addr, backend = state.db.backend.name(), objects = state.objects.kind, "botmox listening");
+        Ok(Self {
+            addr,
+            state,
+            bootstrap,
+            shutdown,
+            handle,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, finishes in-flight requests, and waits.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.handle.await;
+    }
+
+    /// Serves until the task ends (after `stop` from elsewhere or an error).
+    pub async fn wait(self) {
+        let _ = self.handle.await;
+    }
+
+    pub fn shutdown_handle(&self) -> tokio::sync::watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+}
+
+/// Periodic housekeeping shared by every domain.
+fn spawn_background(state: &AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let auth = state.auth.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    if let Err(err) = auth.reload_revoked().await {
+                        tracing::warn!(error = %format!("{err:#}"), "reloading revoked tokens failed");
+                    }
+                }
+                _ = stop.changed() => break,
+            }
+        }
+    });
+}

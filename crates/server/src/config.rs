@@ -1,0 +1,517 @@
+//! Typed configuration, read from the environment once at start and validated there: a bad
+//! value stops the process with a message naming the variable.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// A value that must never reach a log line or a `Debug` dump.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "<empty>"
+        } else {
+            "<redacted>"
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// Missing or invalid tokens get 401.
+    Enforced,
+    /// Missing or invalid tokens continue as the shadow identity (migration aid).
+    Shadow,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentTransport {
+    Ws,
+    LongPoll,
+    Hybrid,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VaultMode {
+    Enforced,
+    Shadow,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+/// Where objects (artifacts, ISOs, theme assets) live.
+#[derive(Debug, Clone)]
+pub enum ObjectStoreConfig {
+    Local {
+        root: PathBuf,
+    },
+    S3 {
+        endpoint: String,
+        region: String,
+        bucket: String,
+        access_key_id: Secret,
+        secret_access_key: Secret,
+        force_path_style: bool,
+    },
+}
+
+/// Signing and verification of third-party (Supabase-style) user JWTs.
+#[derive(Debug, Clone, Default)]
+pub struct ExternalJwtConfig {
+    pub hs_secret: Secret,
+    pub jwks_url: Option<String>,
+    pub issuer: String,
+    pub audiences: Vec<String>,
+}
+
+impl ExternalJwtConfig {
+    pub fn enabled(&self) -> bool {
+        !self.hs_secret.is_empty() || self.jwks_url.is_some()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RateLimitConfig {
+    pub window: Duration,
+    /// Budget per authenticated principal per window (0 = unlimited).
+    pub per_principal: u32,
+    /// Budget per client IP per window (0 = unlimited).
+    pub per_ip: u32,
+    /// Login attempts per IP+email per minute.
+    pub login_per_minute: u32,
+    /// Take the client IP from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct VmOpsConfig {
+    pub running_max: Duration,
+    pub dispatched_max: Duration,
+    pub dispatch_max_requeues: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub object_store: ObjectStoreConfig,
+    pub public_url: Option<String>,
+    pub auth_mode: AuthMode,
+    pub shadow_tenant_id: String,
+    pub agent_transport: AgentTransport,
+    pub vault_mode: VaultMode,
+    pub vm_ops: VmOpsConfig,
+    pub cors_origins: Vec<String>,
+    /// HS256 key for the server's own access tokens; generated and kept in the database
+    /// when unset.
+    pub jwt_secret: Option<Secret>,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub external_jwt: ExternalJwtConfig,
+    pub rate_limit: RateLimitConfig,
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+    pub readiness_timeout: Duration,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub otlp_endpoint: Option<String>,
+    /// Create tenant `default` and an admin on first start.
+    pub bootstrap_admin: bool,
+    pub bootstrap_admin_email: String,
+}
+
+/// A configuration problem, naming the variable at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {variable}: {message}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+fn invalid(variable: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        message: message.into(),
+    }
+}
+
+/// Reads variables from a map so tests can build configs without touching the process env.
+struct Env<'a>(&'a HashMap<String, String>);
+
+impl Env<'_> {
+    fn get(&self, key: &str) -> Option<String> {
+        self.0
+            .get(key)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn string(&self, key: &str, default: &str) -> String {
+        self.get(key).unwrap_or_else(|| default.to_owned())
+    }
+
+    fn parse<T: FromStr>(&self, key: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: fmt::Display,
+    {
+        match self.get(key) {
+            None => Ok(default),
+            Some(raw) => raw
+                .parse()
+                .map_err(|e| invalid(key, format!("cannot parse {raw:?}: {e}"))),
+        }
+    }
+
+    fn bool(&self, key: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(key).map(|v| v.to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(v) if matches!(v.as_str(), "1" | "true" | "yes" | "on") => Ok(true),
+            Some(v) if matches!(v.as_str(), "0" | "false" | "no" | "off") => Ok(false),
+            Some(v) => Err(invalid(key, format!("expected true or false, got {v:?}"))),
+        }
+    }
+
+    fn one_of<T: Copy>(
+        &self,
+        key: &'static str,
+        default: T,
+        choices: &[(&str, T)],
+    ) -> Result<T, ConfigError> {
+        let Some(raw) = self.get(key) else {
+            return Ok(default);
+        };
+        let lowered = raw.to_ascii_lowercase();
+        choices
+            .iter()
+            .find(|(name, _)| *name == lowered)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| {
+                let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+                invalid(
+                    key,
+                    format!("expected one of {}, got {raw:?}", names.join("|")),
+                )
+            })
+    }
+
+    fn secret(&self, key: &str) -> Secret {
+        Secret(self.get(key).unwrap_or_default())
+    }
+
+    fn millis(
+        &self,
+        key: &'static str,
+        default_ms: u64,
+        min_ms: u64,
+    ) -> Result<Duration, ConfigError> {
+        let v: u64 = self.parse(key, default_ms)?;
+        let v = if v == 0 { default_ms } else { v };
+        if v < min_ms {
+            return Err(invalid(
+                key,
+                format!("must be at least {min_ms} ms, got {v}"),
+            ));
+        }
+        Ok(Duration::from_millis(v))
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_map(&std::env::vars().collect())
+    }
+
+    pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let env = Env(vars);
+        let listen = env.parse("BOTMOX_LISTEN", SocketAddr::from(([127, 0, 0, 1], 8080)))?;
+        let data_dir = PathBuf::from(env.string("BOTMOX_DATA_DIR", "./data"));
+        let database_url = match env.get("DATABASE_URL") {
+            Some(url) => {
+                if !(url.starts_with("postgres://")
+                    || url.starts_with("postgresql://")
+                    || url.starts_with("sqlite:"))
+                {
+                    return Err(invalid(
+                        "DATABASE_URL",
+                        "expected a postgres:// or sqlite: URL",
+                    ));
+                }
+                url
+            }
+            None => format!("sqlite://{}?mode=rwc", data_dir.join("botmox.db").display()),
+        };
+
+        let object_store = match env.get("S3_ENDPOINT") {
+            Some(endpoint) => {
+                url::Url::parse(&endpoint)
+                    .map_err(|e| invalid("S3_ENDPOINT", format!("not a URL: {e}")))?;
+                let access_key_id = env.secret("S3_ACCESS_KEY_ID");
+                let secret_access_key = env.secret("S3_SECRET_ACCESS_KEY");
+                if access_key_id.is_empty() || secret_access_key.is_empty() {
+                    return Err(invalid(
+                        "S3_ACCESS_KEY_ID",
+                        "S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY are required with S3_ENDPOINT",
+                    ));
+                }
+                ObjectStoreConfig::S3 {
+                    endpoint,
+                    region: env.string("S3_REGION", "us-east-1"),
+                    bucket: env.string("S3_BUCKET", "botmox"),
+                    access_key_id,
+                    secret_access_key,
+                    force_path_style: env.bool("S3_FORCE_PATH_STYLE", true)?,
+                }
+            }
+            None => ObjectStoreConfig::Local {
+                root: env
+                    .get("BOTMOX_OBJECT_STORE_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| data_dir.join("objects")),
+            },
+        };
+
+        let public_url = match env.get("BOTMOX_PUBLIC_URL") {
+            Some(u) => {
+                url::Url::parse(&u)
+                    .map_err(|e| invalid("BOTMOX_PUBLIC_URL", format!("not a URL: {e}")))?;
+                Some(u.trim_end_matches('/').to_owned())
+            }
+            None => None,
+        };
+
+        let auth_mode = env.one_of(
+            "AUTH_MODE",
+            AuthMode::Enforced,
+            &[
+                ("enforced", AuthMode::Enforced),
+                ("shadow", AuthMode::Shadow),
+            ],
+        )?;
+        let shadow_tenant_id = env
+            .string("BOTMOX_SHADOW_TENANT_ID", "shadow-tenant")
+            .to_lowercase();
+        let agent_transport = env.one_of(
+            "AGENT_TRANSPORT",
+            AgentTransport::Ws,
+            &[
+                ("ws", AgentTransport::Ws),
+                ("longpoll", AgentTransport::LongPoll),
+                ("hybrid", AgentTransport::Hybrid),
+            ],
+        )?;
+        let vault_mode = env.one_of(
+            "SECRETS_VAULT_MODE",
+            VaultMode::Enforced,
+            &[
+                ("enforced", VaultMode::Enforced),
+                ("shadow", VaultMode::Shadow),
+            ],
+        )?;
+
+        let max_requeues: u32 = env.parse("BOTMOX_VMOPS_DISPATCH_MAX_REQUEUES", 2)?;
+        if max_requeues > 10 {
+            return Err(invalid(
+                "BOTMOX_VMOPS_DISPATCH_MAX_REQUEUES",
+                "must be between 0 and 10",
+            ));
+        }
+        let vm_ops = VmOpsConfig {
+            running_max: env.millis("BOTMOX_VMOPS_RUNNING_MAX_MS", 900_000, 60_000)?,
+            dispatched_max: env.millis("BOTMOX_VMOPS_DISPATCHED_MAX_MS", 120_000, 15_000)?,
+            dispatch_max_requeues: max_requeues,
+        };
+
+        let cors_origins = env
+            .string(
+                "CORS_ORIGIN",
+                "http://localhost:5173,http://127.0.0.1:5173,http://localhost:3000",
+            )
+            .split(',')
+            .map(|s| s.trim().trim_end_matches('/').to_owned())
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>();
+        for origin in &cors_origins {
+            if origin != "*" {
+                url::Url::parse(origin)
+                    .map_err(|e| invalid("CORS_ORIGIN", format!("{origin:?} is not a URL: {e}")))?;
+            }
+        }
+
+        let jwt_secret = env.get("BOTMOX_JWT_SECRET").map(Secret);
+        if let Some(s) = &jwt_secret
+            && s.0.len() < 32
+        {
+            return Err(invalid(
+                "BOTMOX_JWT_SECRET",
+                "must be at least 32 characters",
+            ));
+        }
+
+        let external_jwt = ExternalJwtConfig {
+            hs_secret: match env.get("SUPABASE_JWT_SECRET") {
+                Some(s) => Secret(s),
+                None => env.secret("JWT_SECRET"),
+            },
+            jwks_url: match env.get("SUPABASE_JWKS_URL") {
+                Some(u) => {
+                    url::Url::parse(&u)
+                        .map_err(|e| invalid("SUPABASE_JWKS_URL", format!("not a URL: {e}")))?;
+                    Some(u)
+                }
+                None => None,
+            },
+            issuer: env.string("SUPABASE_JWT_ISSUER", "supabase"),
+            audiences: env
+                .string("SUPABASE_JWT_AUDIENCE", "authenticated")
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
+        };
+
+        let window_ms: u64 = env.parse("API_RATE_LIMIT_WINDOW_MS", 900_000)?;
+        if window_ms < 1_000 {
+            return Err(invalid("API_RATE_LIMIT_WINDOW_MS", "must be at least 1000"));
+        }
+        let rate_limit = RateLimitConfig {
+            window: Duration::from_millis(window_ms),
+            per_principal: env.parse("API_RATE_LIMIT_MAX", 10_000)?,
+            per_ip: env.parse("API_RATE_LIMIT_IP_MAX", 10_000)?,
+            login_per_minute: env.parse("LOGIN_RATE_LIMIT_PER_MINUTE", 5)?,
+            trust_forwarded_for: env.bool("BOTMOX_TRUST_FORWARDED_FOR", false)?,
+        };
+
+        let max_body_bytes: usize = env.parse("BOTMOX_MAX_BODY_BYTES", 1_048_576)?;
+        if max_body_bytes < 1024 {
+            return Err(invalid("BOTMOX_MAX_BODY_BYTES", "must be at least 1024"));
+        }
+
+        let access_ttl: u64 = env.parse("BOTMOX_ACCESS_TOKEN_TTL_SECONDS", 900)?;
+        if !(60..=86_400).contains(&access_ttl) {
+            return Err(invalid(
+                "BOTMOX_ACCESS_TOKEN_TTL_SECONDS",
+                "must be between 60 and 86400",
+            ));
+        }
+        let refresh_days: u64 = env.parse("BOTMOX_REFRESH_TOKEN_TTL_DAYS", 30)?;
+        if !(1..=365).contains(&refresh_days) {
+            return Err(invalid(
+                "BOTMOX_REFRESH_TOKEN_TTL_DAYS",
+                "must be between 1 and 365",
+            ));
+        }
+
+        let log_format = env.one_of(
+            "BOTMOX_LOG_FORMAT",
+            LogFormat::Json,
+            &[("json", LogFormat::Json), ("pretty", LogFormat::Pretty)],
+        )?;
+
+        Ok(Config {
+            listen,
+            database_url,
+            data_dir,
+            object_store,
+            public_url,
+            auth_mode,
+            shadow_tenant_id,
+            agent_transport,
+            vault_mode,
+            vm_ops,
+            cors_origins,
+            jwt_secret,
+            access_token_ttl: Duration::from_secs(access_ttl),
+            refresh_token_ttl: Duration::from_secs(refresh_days * 86_400),
+            external_jwt,
+            rate_limit,
+            max_body_bytes,
+            request_timeout: env.millis("BOTMOX_REQUEST_TIMEOUT_MS", 30_000, 1_000)?,
+            readiness_timeout: env.millis("READINESS_PROBE_TIMEOUT_MS", 2_000, 100)?,
+            log_format,
+            log_level: env
+                .get("LOG_LEVEL")
+                .or_else(|| env.get("RUST_LOG"))
+                .unwrap_or_else(|| "info".to_owned()),
+            otlp_endpoint: env.get("OTEL_EXPORTER_OTLP_ENDPOINT"),
+            bootstrap_admin: env.bool("BOTMOX_BOOTSTRAP_ADMIN", true)?,
+            bootstrap_admin_email: env.string("BOTMOX_ADMIN_EMAIL", "admin@botmox.local"),
+        })
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_embedded_sqlite_and_local_objects() {
+        let cfg = Config::from_map(&HashMap::new()).expect("defaults are valid");
+        assert_eq!(cfg.listen.to_string(), "127.0.0.1:8080");
+        assert!(cfg.database_url.starts_with("sqlite://./data/botmox.db"));
+        assert!(matches!(cfg.object_store, ObjectStoreConfig::Local { .. }));
+        assert_eq!(cfg.auth_mode, AuthMode::Enforced);
+        assert_eq!(cfg.agent_transport, AgentTransport::Ws);
+        assert_eq!(cfg.shadow_tenant_id, "shadow-tenant");
+        assert_eq!(cfg.vm_ops.dispatch_max_requeues, 2);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let err = Config::from_map(&map(&[("AGENT_TRANSPORT", "carrier-pigeon")]))
+            .expect_err("must fail");
+        assert_eq!(err.variable, "AGENT_TRANSPORT");
+        let err = Config::from_map(&map(&[("BOTMOX_LISTEN", "nowhere")])).expect_err("must fail");
+        assert_eq!(err.variable, "BOTMOX_LISTEN");
+        let err =
+            Config::from_map(&map(&[("BOTMOX_VMOPS_RUNNING_MAX_MS", "5")])).expect_err("must fail");
+        assert_eq!(err.variable, "BOTMOX_VMOPS_RUNNING_MAX_MS");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let cfg = Config::from_map(&map(&[
+            ("BOTMOX_JWT_SECRET", "a-very-long-signing-secret-0123456789"),
+            ("SUPABASE_JWT_SECRET", "supabase-shared-secret-value"),
+        ]))
+        .expect("valid");
+        let dump = format!("{cfg:?}");
+        assert!(!dump.contains("a-very-long-signing-secret"));
+        assert!(!dump.contains("supabase-shared-secret-value"));
+        assert!(dump.contains("<redacted>"));
+    }
+}

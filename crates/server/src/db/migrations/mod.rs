@@ -1,0 +1,65 @@
+//! Schema migrations, one module per step, written with SeaQuery so one definition serves
+//! SQLite and PostgreSQL.
+
+mod m0001_foundation;
+
+use sea_orm_migration::prelude::*;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_foundation::Migration)]
+    }
+}
+
+/// Column helpers shared by the migration steps.
+pub(crate) mod col {
+    use sea_orm_migration::prelude::*;
+
+    pub fn id(name: &'static str) -> ColumnDef {
+        ColumnDef::new(Alias::new(name))
+            .string()
+            .not_null()
+            .primary_key()
+            .to_owned()
+    }
+    pub fn text(name: &'static str) -> ColumnDef {
+        ColumnDef::new(Alias::new(name))
+            .text()
+            .not_null()
+            .to_owned()
+    }
+    pub fn ms(name: &'static str) -> ColumnDef {
+        ColumnDef::new(Alias::new(name))
+            .big_integer()
+            .not_null()
+            .to_owned()
+    }
+    pub fn ms_null(name: &'static str) -> ColumnDef {
+        ColumnDef::new(Alias::new(name))
+            .big_integer()
+            .null()
+            .to_owned()
+    }
+    pub fn flag(name: &'static str) -> ColumnDef {
+        ColumnDef::new(Alias::new(name))
+            .boolean()
+            .not_null()
+            .default(false)
+            .to_owned()
+    }
+    pub fn index(
+        table: &'static str,
+        name: &'static str,
+        cols: &[&'static str],
+    ) -> IndexCreateStatement {
+        let mut idx = Index::create();
+        idx.name(name).table(Alias::new(table)).if_not_exists();
+        for c in cols {
+            idx.col(Alias::new(*c));
+        }
+        idx.to_owned()
+    }
+}
