@@ -18,8 +18,10 @@ pub enum ApiError {
         code: Cow<'static, str>,
         message: Cow<'static, str>,
         details: Option<Value>,
-        retry_after_secs: Option<u64>,
     },
+    /// Over a rate limit: 429 with `Retry-After` and `X-RateLimit-*`.
+    #[error("rate limited")]
+    RateLimited(crate::ratelimit::Decision),
     /// Anything else: logged with its cause, rendered as a bare `INTERNAL_ERROR`.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -38,7 +40,6 @@ impl ApiError {
             code: code.into(),
             message: message.into(),
             details: None,
-            retry_after_secs: None,
         }
     }
 
@@ -81,14 +82,8 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, code, message)
     }
 
-    pub fn rate_limited(retry_after_secs: u64) -> Self {
-        ApiError::Client {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            code: code::RATE_LIMITED.into(),
-            message: "Too many requests. Please try again later.".into(),
-            details: None,
-            retry_after_secs: Some(retry_after_secs.max(1)),
-        }
+    pub fn rate_limited(decision: crate::ratelimit::Decision) -> Self {
+        ApiError::RateLimited(decision)
     }
 
     /// A validation failure with per-field messages.
@@ -101,6 +96,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Client { status, .. } => *status,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -108,6 +104,7 @@ impl ApiError {
     pub fn code(&self) -> &str {
         match self {
             ApiError::Client { code, .. } => code,
+            ApiError::RateLimited(_) => code::RATE_LIMITED,
             ApiError::Internal(_) => code::INTERNAL_ERROR,
         }
     }
@@ -145,14 +142,17 @@ impl IntoResponse for ApiError {
                 code,
                 message,
                 details,
-                retry_after_secs,
-            } => {
-                let mut response = envelope_response(status, &code, &message, details);
-                if let Some(secs) = retry_after_secs
-                    && let Ok(v) = HeaderValue::from_str(&secs.to_string())
-                {
-                    response.headers_mut().insert(header::RETRY_AFTER, v);
-                }
+            } => envelope_response(status, &code, &message, details),
+            ApiError::RateLimited(decision) => {
+                let mut response = envelope_response(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    code::RATE_LIMITED,
+                    "Too many requests. Please try again later.",
+                    None,
+                );
+                let headers = response.headers_mut();
+                decision.apply_headers(headers);
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(decision.reset_secs));
                 response
             }
             ApiError::Internal(err) => {

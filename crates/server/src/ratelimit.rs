@@ -33,9 +33,7 @@ impl Decision {
     }
 
     pub fn into_error(self) -> Response {
-        let mut response = ApiError::rate_limited(self.reset_secs).into_response();
-        self.apply_headers(response.headers_mut());
-        response
+        ApiError::rate_limited(self).into_response()
     }
 }
 
@@ -180,7 +178,10 @@ pub async fn middleware(
         }
     }
     let mut response = next.run(request).await;
-    if let Some(d) = tightest {
+    // A tighter limit inside (login, pairing) has already set its own figures.
+    if let Some(d) = tightest
+        && !response.headers().contains_key("x-ratelimit-limit")
+    {
         d.apply_headers(response.headers_mut());
     }
     response

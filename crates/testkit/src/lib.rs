@@ -1,1 +1,5 @@
+//! Test support for Bot-Mox: fresh databases, a TCP proxy that can cut a dependency off, and
+//! simulators of the things the server and agent talk to.
 
+pub mod db;
+pub mod tcp_proxy;

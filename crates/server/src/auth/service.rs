@@ -114,7 +114,7 @@ impl AuthService {
         let email = email.trim().to_lowercase();
         let decision = self.login_limiter.check(&format!("{client_ip}|{email}"));
         if !decision.allowed {
-            return Err(ApiError::rate_limited(decision.reset_secs));
+            return Err(ApiError::rate_limited(decision));
         }
         let found = self.store.user_by_email(&email).await?;
         let hash = found
