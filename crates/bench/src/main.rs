@@ -1,1 +1,48 @@
-fn main() {}
+//! `botmox-bench <scenario>`: load generators that start a real server (in this process, on
+//! its own runtime) and print one JSON line of figures.
+
+mod harness;
+mod http;
+mod load;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(name = "botmox-bench", about = "Bot-Mox load generators")]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum DbChoice {
+    Sqlite,
+    Postgres,
+    Both,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// HTTP throughput and latency of authenticated reads (`GET /api/v1/auth/whoami`).
+    Http {
+        #[arg(long, value_enum, default_value = "both")]
+        db: DbChoice,
+        /// Concurrent keep-alive connections.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Measured seconds per target (after a 1 s warm-up).
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.scenario {
+        Scenario::Http {
+            db,
+            connections,
+            seconds,
+        } => http::run(db, connections, seconds),
+    }
+}

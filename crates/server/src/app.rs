@@ -131,12 +131,37 @@ pub fn router(state: AppState) -> Router {
         limits,
         crate::ratelimit::middleware,
     ))
+    .layer(middleware::from_fn_with_state(
+        state.config.request_timeout,
+        request_timeout,
+    ))
     .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
     .layer(CatchPanicLayer::custom(panic_response))
     .layer(security_headers())
     .layer(cors(&state.config))
     .layer(middleware::from_fn(observability::correlation::middleware))
     .with_state(state)
+}
+
+/// Bounds ordinary requests; streams and long-polls manage their own lifetimes.
+async fn request_timeout(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    request: Request,
+    next: middleware::Next,
+) -> Response {
+    let path = request.uri().path();
+    if path.ends_with("/ws") || path.ends_with("/events") || path.ends_with("/commands/next") {
+        return next.run(request).await;
+    }
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => envelope_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            error_code::REQUEST_TIMEOUT,
+            "The request took too long and was abandoned",
+            None,
+        ),
+    }
 }
 
 async fn not_found(request: Request) -> Response {

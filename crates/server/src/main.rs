@@ -275,6 +275,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         let _ = stop.send(true);
     });
     server.wait().await;
+    observability::logging::shutdown();
     Ok(())
 }
 

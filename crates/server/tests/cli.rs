@@ -15,7 +15,11 @@ fn botmox(app: &TestApp, args: &[&str]) -> String {
         .env("LOG_LEVEL", "error")
         .output()
         .expect("botmox runs");
-    assert!(out.status.success(), "botmox {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "botmox {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -29,33 +33,52 @@ fn field(output: &str, name: &str) -> String {
 }
 
 async fn cli_tokens_and_users_act_on_the_running_server(db: Db) {
-    let Some(app) = TestApp::spawn(db).await else { return };
-    let issued = botmox(&app, &["token", "issue", "deploy-bot", "--roles", "api,infra"]);
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let issued = botmox(
+        &app,
+        &["token", "issue", "deploy-bot", "--roles", "api,infra"],
+    );
     let token = field(&issued, "token");
     let id = field(&issued, "id");
     let me = app.get("/api/v1/auth/whoami", Some(&token)).await;
     assert_eq!(me.status, StatusCode::OK, "{}", me.body);
-    assert_eq!(me.body["data"]["roles"], serde_json::json!(["api", "infra"]));
+    assert_eq!(
+        me.body["data"]["roles"],
+        serde_json::json!(["api", "infra"])
+    );
     assert!(botmox(&app, &["token", "list"]).contains("deploy-bot"));
     botmox(&app, &["token", "revoke", &id]);
     app.get("/api/v1/auth/whoami", Some(&token))
         .await
         .assert_error(StatusCode::UNAUTHORIZED, "INVALID_OR_MISSING_BEARER_TOKEN");
 
-    let added = botmox(&app, &["user", "add", "ops@example.com", "--roles", "infra"]);
+    let added = botmox(
+        &app,
+        &["user", "add", "ops@example.com", "--roles", "infra"],
+    );
     let password = field(&added, "password");
     let pair = app.login("ops@example.com", &password).await;
     assert!(botmox(&app, &["user", "list"]).contains("ops@example.com"));
     let changed = botmox(&app, &["user", "set-password", "ops@example.com"]);
     let new_password = field(&changed, "password");
-    app.post("/api/v1/auth/refresh", None, serde_json::json!({"refresh_token": pair.refresh_token}))
-        .await
-        .assert_error(StatusCode::UNAUTHORIZED, "REFRESH_TOKEN_REUSED");
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        serde_json::json!({"refresh_token": pair.refresh_token}),
+    )
+    .await
+    .assert_error(StatusCode::UNAUTHORIZED, "REFRESH_TOKEN_REUSED");
     app.login("ops@example.com", &new_password).await;
     botmox(&app, &["user", "disable", "ops@example.com"]);
-    app.post("/api/v1/auth/login", None, serde_json::json!({"email": "ops@example.com", "password": new_password}))
-        .await
-        .assert_error(StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS");
+    app.post(
+        "/api/v1/auth/login",
+        None,
+        serde_json::json!({"email": "ops@example.com", "password": new_password}),
+    )
+    .await
+    .assert_error(StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS");
 }
 db_test!(cli_tokens_and_users_act_on_the_running_server);
 

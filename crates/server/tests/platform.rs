@@ -8,7 +8,9 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 async fn bad_input_gets_an_envelope_not_a_crash(db: Db) {
-    let Some(app) = TestApp::spawn_with(db, &[("BOTMOX_MAX_BODY_BYTES", "2048")]).await else { return };
+    let Some(app) = TestApp::spawn_with(db, &[("BOTMOX_MAX_BODY_BYTES", "2048")]).await else {
+        return;
+    };
     let malformed = app
         .http
         .post(app.url("/api/v1/auth/login"))
@@ -23,7 +25,11 @@ async fn bad_input_gets_an_envelope_not_a_crash(db: Db) {
 
     let big = "x".repeat(4096);
     let oversized = app
-        .post("/api/v1/auth/login", None, json!({"email": "a@b.c", "password": big}))
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "a@b.c", "password": big}),
+        )
         .await;
     oversized.assert_error(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE");
 
@@ -39,12 +45,17 @@ async fn bad_input_gets_an_envelope_not_a_crash(db: Db) {
         .await
         .assert_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE");
 
-    let missing_field = app.post("/api/v1/auth/login", None, json!({"email": "a@b.c"})).await;
+    let missing_field = app
+        .post("/api/v1/auth/login", None, json!({"email": "a@b.c"}))
+        .await;
     missing_field.assert_error(StatusCode::BAD_REQUEST, "VALIDATION_ERROR");
 
     let unknown = app.get("/api/v1/no/such/route", None).await;
     unknown.assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
-    assert_eq!(unknown.body["error"]["message"], "Cannot GET /api/v1/no/such/route");
+    assert_eq!(
+        unknown.body["error"]["message"],
+        "Cannot GET /api/v1/no/such/route"
+    );
 
     let wrong_method = app
         .call(reqwest::Method::DELETE, "/api/v1/auth/login", None, None)
@@ -54,12 +65,17 @@ async fn bad_input_gets_an_envelope_not_a_crash(db: Db) {
     // Nothing above created anything or broke the server.
     let users = app.server.state.auth.list_users(None).await.expect("users");
     assert_eq!(users.len(), 1);
-    assert_eq!(app.get("/api/v1/health/live", None).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/health/live", None).await.status,
+        StatusCode::OK
+    );
 }
 db_test!(bad_input_gets_an_envelope_not_a_crash);
 
 async fn correlation_ids_are_kept_or_generated_and_exposed(db: Db) {
-    let Some(app) = TestApp::spawn(db).await else { return };
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
     let resp = app
         .http
         .get(app.url("/api/v1/health/live"))
@@ -76,7 +92,10 @@ async fn correlation_ids_are_kept_or_generated_and_exposed(db: Db) {
     assert_eq!(h["access-control-allow-origin"], "http://localhost:5173");
     assert_eq!(h["access-control-allow-credentials"], "true");
     let exposed = h["access-control-expose-headers"].to_str().expect("ascii");
-    assert!(exposed.contains("x-request-id") && exposed.contains("x-trace-id"), "{exposed}");
+    assert!(
+        exposed.contains("x-request-id") && exposed.contains("x-trace-id"),
+        "{exposed}"
+    );
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["x-frame-options"], "DENY");
 
@@ -87,7 +106,11 @@ async fn correlation_ids_are_kept_or_generated_and_exposed(db: Db) {
         .send()
         .await
         .expect("sent");
-    assert!(!foreign.headers().contains_key("access-control-allow-origin"));
+    assert!(
+        !foreign
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
 
     let preflight = app
         .http
@@ -99,14 +122,25 @@ async fn correlation_ids_are_kept_or_generated_and_exposed(db: Db) {
         .await
         .expect("sent");
     assert!(preflight.status().is_success());
-    assert_eq!(preflight.headers()["access-control-allow-origin"], "http://localhost:5173");
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "http://localhost:5173"
+    );
 }
 db_test!(correlation_ids_are_kept_or_generated_and_exposed);
 
 async fn metrics_count_requests_by_route_template(db: Db) {
-    let Some(app) = TestApp::spawn(db).await else { return };
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
     let admin = app.admin_token().await;
-    app.call(reqwest::Method::DELETE, "/api/v1/auth/tokens/some-id", Some(&admin), None).await;
+    app.call(
+        reqwest::Method::DELETE,
+        "/api/v1/auth/tokens/some-id",
+        Some(&admin),
+        None,
+    )
+    .await;
     let text = app
         .http
         .get(app.url("/metrics"))
@@ -127,10 +161,16 @@ async fn metrics_count_requests_by_route_template(db: Db) {
 db_test!(metrics_count_requests_by_route_template);
 
 async fn health_endpoints_report_their_checks(db: Db) {
-    let Some(app) = TestApp::spawn(db).await else { return };
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
     let summary = app.get("/api/v1/health", None).await;
     assert_eq!(summary.status, StatusCode::OK);
-    let backend = if db == Db::Sqlite { "sqlite" } else { "postgres" };
+    let backend = if db == Db::Sqlite {
+        "sqlite"
+    } else {
+        "postgres"
+    };
     assert_eq!(summary.body["data"]["data_backend"], backend);
     assert_eq!(summary.body["data"]["object_store"], "local");
     let ready = app.get("/api/v1/health/ready", None).await;
@@ -157,7 +197,9 @@ async fn postgres_behind_proxy() -> Option<(Storage, botmox_testkit::tcp_proxy::
         .expect("resolve")
         .next()
         .expect("address");
-    let proxy = botmox_testkit::tcp_proxy::TcpProxy::start(target).await.expect("proxy");
+    let proxy = botmox_testkit::tcp_proxy::TcpProxy::start(target)
+        .await
+        .expect("proxy");
     url.set_host(Some("127.0.0.1")).expect("host");
     url.set_port(Some(proxy.addr.port())).expect("port");
     storage.database_url = url.to_string();
@@ -167,12 +209,19 @@ async fn postgres_behind_proxy() -> Option<(Storage, botmox_testkit::tcp_proxy::
 async fn readiness_is_503_while_the_database_is_gone(db: Db) {
     match db {
         Db::Sqlite => {
-            let Some(app) = TestApp::spawn(db).await else { return };
+            let Some(app) = TestApp::spawn(db).await else {
+                return;
+            };
             let file = app.storage.sqlite_file();
             let moved = file.with_extension("moved");
             std::fs::rename(&file, &moved).expect("move db away");
             let down = app.get("/api/v1/health/ready", None).await;
-            assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE, "{}", down.body);
+            assert_eq!(
+                down.status,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{}",
+                down.body
+            );
             assert_eq!(down.body["data"]["status"], "not-ready");
             assert_eq!(down.body["data"]["checks"]["database"]["ready"], false);
             assert_eq!(down.body["data"]["checks"]["object_store"]["ready"], true);
@@ -181,18 +230,31 @@ async fn readiness_is_503_while_the_database_is_gone(db: Db) {
             assert_eq!(up.status, StatusCode::OK, "{}", up.body);
         }
         Db::Postgres => {
-            let Some((storage, proxy)) = postgres_behind_proxy().await else { return };
+            let Some((storage, proxy)) = postgres_behind_proxy().await else {
+                return;
+            };
             let mut vars = base_vars(&storage);
             vars.insert("READINESS_PROBE_TIMEOUT_MS".into(), "1500".into());
             let app = TestApp::start(storage, vars).await;
-            assert_eq!(app.get("/api/v1/health/ready", None).await.status, StatusCode::OK);
+            assert_eq!(
+                app.get("/api/v1/health/ready", None).await.status,
+                StatusCode::OK
+            );
             proxy.cut();
             let down = app.get("/api/v1/health/ready", None).await;
-            assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE, "{}", down.body);
+            assert_eq!(
+                down.status,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{}",
+                down.body
+            );
             assert_eq!(down.body["data"]["checks"]["database"]["ready"], false);
             assert!(down.body["data"]["checks"]["database"]["reason"].is_string());
             // Liveness does not depend on the database.
-            assert_eq!(app.get("/api/v1/health/live", None).await.status, StatusCode::OK);
+            assert_eq!(
+                app.get("/api/v1/health/live", None).await.status,
+                StatusCode::OK
+            );
             proxy.restore();
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
             loop {
@@ -200,7 +262,11 @@ async fn readiness_is_503_while_the_database_is_gone(db: Db) {
                 if r.status == StatusCode::OK {
                     break;
                 }
-                assert!(std::time::Instant::now() < deadline, "never recovered: {}", r.body);
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "never recovered: {}",
+                    r.body
+                );
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
         }

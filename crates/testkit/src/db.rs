@@ -32,7 +32,9 @@ impl FreshPostgres {
         let mut conn = match PgConnection::connect(&admin_url).await {
             Ok(c) => c,
             Err(err) if !in_ci() => {
-                eprintln!("PostgreSQL at {admin_url} unreachable ({err}); skipping the PostgreSQL half");
+                eprintln!(
+                    "PostgreSQL at {admin_url} unreachable ({err}); skipping the PostgreSQL half"
+                );
                 return Ok(None);
             }
             Err(err) => anyhow::bail!("PostgreSQL at {admin_url} is required under CI: {err}"),
@@ -65,14 +67,19 @@ impl Drop for FreshPostgres {
         // Drop runs inside async tests; a separate thread with its own runtime avoids blocking
         // the test's executor.
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             rt.block_on(async move {
                 if let Ok(mut conn) = PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                        .execute(&mut conn)
-                        .await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await;
                 }
             });
         })

@@ -54,6 +54,13 @@ pub async fn middleware(mut request: Request, next: Next) -> Response {
         tenant = tracing::field::Empty,
         user = tracing::field::Empty,
     );
+    if super::logging::tracing_enabled() {
+        use tracing_opentelemetry::OpenTelemetrySpanExt;
+        let parent = opentelemetry::global::get_text_map_propagator(|p| {
+            p.extract(&HeaderCarrier(request.headers()))
+        });
+        let _ = span.set_parent(parent);
+    }
     request.extensions_mut().insert(RequestId(request_id));
     let path = request.uri().path().to_owned();
     let mut response = next.run(request).instrument(span.clone()).await;
@@ -73,4 +80,16 @@ pub async fn middleware(mut request: Request, next: Next) -> Response {
         }
     });
     response
+}
+
+/// Reads W3C trace context (`traceparent`, `tracestate`) from request headers.
+struct HeaderCarrier<'a>(&'a axum::http::HeaderMap);
+
+impl opentelemetry::propagation::Extractor for HeaderCarrier<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
 }

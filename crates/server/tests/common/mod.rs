@@ -46,7 +46,10 @@ impl Storage {
         let dir = tempfile::tempdir().expect("temp dir");
         match db {
             Db::Sqlite => Some(Self {
-                database_url: format!("sqlite://{}?mode=rwc", dir.path().join("botmox.db").display()),
+                database_url: format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("botmox.db").display()
+                ),
                 dir,
                 pg: None,
             }),
@@ -78,7 +81,10 @@ pub struct TestApp {
 pub fn base_vars(storage: &Storage) -> HashMap<String, String> {
     HashMap::from([
         ("BOTMOX_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
-        ("BOTMOX_DATA_DIR".to_owned(), storage.dir.path().display().to_string()),
+        (
+            "BOTMOX_DATA_DIR".to_owned(),
+            storage.dir.path().display().to_string(),
+        ),
         ("DATABASE_URL".to_owned(), storage.database_url.clone()),
         ("LOG_LEVEL".to_owned(), "warn".to_owned()),
     ])
@@ -102,7 +108,10 @@ impl TestApp {
     pub async fn start(storage: Storage, vars: HashMap<String, String>) -> Self {
         let config = Config::from_map(&vars).expect("valid test config");
         let server = Server::start(config).await.expect("server starts");
-        let admin = server.bootstrap.clone().expect("first start bootstraps an admin");
+        let admin = server
+            .bootstrap
+            .clone()
+            .expect("first start bootstraps an admin");
         Self {
             base: server.url(),
             server,
@@ -213,11 +222,22 @@ impl Reply {
 
     /// Asserts an error envelope with this status and code.
     pub fn assert_error(&self, status: StatusCode, code: &str) {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
-        assert_eq!(self.body["success"], Value::Bool(false), "body: {}", self.body);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        assert_eq!(
+            self.body["success"],
+            Value::Bool(false),
+            "body: {}",
+            self.body
+        );
         assert_eq!(self.code(), code, "body: {}", self.body);
         assert!(
-            self.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            self.body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
             "error without message: {}",
             self.body
         );
