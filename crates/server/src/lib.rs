@@ -9,6 +9,7 @@ pub mod extract;
 pub mod health;
 pub mod objects;
 pub mod observability;
+pub mod pagination;
 pub mod ratelimit;
 pub mod response;
 
