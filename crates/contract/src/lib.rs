@@ -1,11 +1,14 @@
 //! The Bot-Mox wire: every type that crosses the network, shared by the server, the agent and
 //! the tests. Nothing here does I/O.
 
+pub mod agent_ws;
+pub mod agents;
 pub mod auth;
 pub mod envelope;
 pub mod error_code;
 pub mod health;
 pub mod pagination;
 pub mod validation;
+pub mod vm_ops;
 
 pub use envelope::{ApiErrorBody, ErrorEnvelope, ListMeta, SuccessEnvelope};

@@ -1,13 +1,18 @@
 //! Application state, router assembly and the server's lifecycle.
 
+use crate::agents::AgentsService;
 use crate::auth::AuthService;
 use crate::auth::service::BootstrapAdmin;
+use crate::bus::Bus;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::envelope_response;
 use crate::objects::Objects;
 use crate::ratelimit::{ApiLimits, FixedWindow, SharedLimits};
-use crate::{auth, health, observability};
+use crate::vm_ops::VmOpsService;
+use crate::vm_ops::events::EventLog;
+use crate::vm_ops::store::CommandStore;
+use crate::{agents, auth, health, observability, vm_ops};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -33,6 +38,10 @@ pub struct AppState {
     pub db: Db,
     pub objects: Objects,
     pub auth: Arc<AuthService>,
+    pub bus: Arc<Bus>,
+    pub agents: Arc<AgentsService>,
+    pub vm_ops: Arc<VmOpsService>,
+    pub events: Arc<EventLog>,
     pub metrics: PrometheusHandle,
     pub started: Instant,
 }
@@ -44,11 +53,29 @@ impl AppState {
         db.migrate().await?;
         let objects = Objects::open(&config.object_store)?;
         let auth = AuthService::new(db.clone(), &config).await?;
+        let bus = Bus::new(match db.backend {
+            crate::db::Backend::Postgres => Some(db.conn.get_postgres_connection_pool().clone()),
+            crate::db::Backend::Sqlite => None,
+        });
+        let agents = AgentsService::new(db.clone(), auth.clone(), bus.clone(), &config);
+        auth.set_agent_resolver(agents.clone());
+        let store = CommandStore::new(db.clone());
+        let vm_ops = VmOpsService::new(
+            store.clone(),
+            agents.clone(),
+            bus.clone(),
+            config.vm_ops.clone(),
+        );
+        let events = EventLog::start(store).await?;
         Ok(Self {
             config: Arc::new(config),
             db,
             objects,
             auth,
+            bus,
+            agents,
+            vm_ops,
+            events,
             metrics: observability::metrics::handle(),
             started: Instant::now(),
         })
@@ -59,8 +86,13 @@ impl AppState {
 fn api_routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
     let public = OpenApiRouter::new()
         .merge(health::public_routes())
-        .merge(auth::public_routes());
-    let guarded = OpenApiRouter::new().merge(auth::routes());
+        .merge(auth::public_routes())
+        .merge(agents::public_routes())
+        .merge(vm_ops::public_routes());
+    let guarded = OpenApiRouter::new()
+        .merge(auth::routes())
+        .merge(agents::routes())
+        .merge(vm_ops::routes());
     (public, guarded)
 }
 
@@ -333,11 +365,13 @@ impl Server {
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let _ = self.handle.await;
+        self.state.agents.flush_heartbeats().await;
     }
 
     /// Serves until the task ends (after `stop` from elsewhere or an error).
     pub async fn wait(self) {
         let _ = self.handle.await;
+        self.state.agents.flush_heartbeats().await;
     }
 
     pub fn shutdown_handle(&self) -> tokio::sync::watch::Sender<bool> {
@@ -347,6 +381,28 @@ impl Server {
 
 /// Periodic housekeeping shared by every domain.
 fn spawn_background(state: &AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    state.bus.spawn_listener(stop.clone());
+    state
+        .events
+        .spawn_tailer(state.bus.events_notify(), stop.clone());
+    every(state.config.heartbeat_flush, stop.clone(), {
+        let agents = state.agents.clone();
+        move || {
+            let agents = agents.clone();
+            async move { agents.flush_heartbeats().await }
+        }
+    });
+    every(state.config.sweep_interval, stop.clone(), {
+        let vm_ops = state.vm_ops.clone();
+        move || {
+            let vm_ops = vm_ops.clone();
+            async move {
+                if let Err(err) = vm_ops.sweep().await {
+                    tracing::warn!(error = %err, "reliability sweep failed");
+                }
+            }
+        }
+    });
     let auth = state.auth.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
@@ -357,6 +413,25 @@ fn spawn_background(state: &AppState, mut stop: tokio::sync::watch::Receiver<boo
                         tracing::warn!(error = %format!("{err:#}"), "reloading revoked tokens failed");
                     }
                 }
+                _ = stop.changed() => break,
+            }
+        }
+    });
+}
+
+/// Runs `job` every `period` until `stop` fires; a slow run delays the next, never overlaps.
+fn every<F, Fut>(period: Duration, mut stop: tokio::sync::watch::Receiver<bool>, job: F)
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => job().await,
                 _ = stop.changed() => break,
             }
         }

@@ -138,6 +138,10 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_level: String,
     pub otlp_endpoint: Option<String>,
+    pub agent_token_ttl: Duration,
+    pub pairing_per_minute: u32,
+    pub heartbeat_flush: Duration,
+    pub sweep_interval: Duration,
     /// Create tenant `default` and an admin on first start.
     pub bootstrap_admin: bool,
     pub bootstrap_admin_email: String,
@@ -425,6 +429,26 @@ impl Config {
             ));
         }
 
+        let agent_ttl: u64 = env.parse("AGENT_TOKEN_TTL_SECONDS", 2_592_000)?;
+        if !(300..=15_552_000).contains(&agent_ttl) {
+            return Err(invalid(
+                "AGENT_TOKEN_TTL_SECONDS",
+                "must be between 300 and 15552000 (180 days)",
+            ));
+        }
+        let public_url = match public_url {
+            Some(u) => Some(u),
+            None => match env.get("AGENT_PAIRING_PUBLIC_URL") {
+                Some(u) => {
+                    url::Url::parse(&u).map_err(|e| {
+                        invalid("AGENT_PAIRING_PUBLIC_URL", format!("not a URL: {e}"))
+                    })?;
+                    Some(u.trim_end_matches('/').to_owned())
+                }
+                None => None,
+            },
+        };
+
         let log_format = env.one_of(
             "BOTMOX_LOG_FORMAT",
             LogFormat::Json,
@@ -457,6 +481,10 @@ impl Config {
                 .or_else(|| env.get("RUST_LOG"))
                 .unwrap_or_else(|| "info".to_owned()),
             otlp_endpoint: env.get("OTEL_EXPORTER_OTLP_ENDPOINT"),
+            agent_token_ttl: Duration::from_secs(agent_ttl),
+            pairing_per_minute: env.parse("PAIRING_RATE_LIMIT_PER_MINUTE", 10)?,
+            heartbeat_flush: env.millis("BOTMOX_HEARTBEAT_FLUSH_MS", 1_000, 10)?,
+            sweep_interval: env.millis("BOTMOX_VMOPS_SWEEP_INTERVAL_MS", 30_000, 50)?,
             bootstrap_admin: env.bool("BOTMOX_BOOTSTRAP_ADMIN", true)?,
             bootstrap_admin_email: env.string("BOTMOX_ADMIN_EMAIL", "admin@botmox.local"),
         })

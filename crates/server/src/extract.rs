@@ -61,3 +61,20 @@ where
         Ok(ValidQuery(value))
     }
 }
+
+/// A body that may be empty: empty means `T::default()`, otherwise it must be valid JSON of
+/// `T` (used by action endpoints whose body is optional).
+pub fn optional_json<T>(body: &[u8]) -> Result<T, ApiError>
+where
+    T: DeserializeOwned + Input + Default,
+{
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    let value: T = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(T::INVALID_CODE, e.to_string()))?;
+    value
+        .validate()
+        .map_err(|report| ApiError::validation(T::INVALID_CODE, &report))?;
+    Ok(value)
+}

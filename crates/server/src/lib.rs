@@ -1,7 +1,9 @@
 //! Bot-Mox server: REST API, agent WebSocket, SSE and web UI over SQLite or PostgreSQL.
 
+pub mod agents;
 pub mod app;
 pub mod auth;
+pub mod bus;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -12,6 +14,7 @@ pub mod observability;
 pub mod pagination;
 pub mod ratelimit;
 pub mod response;
+pub mod vm_ops;
 
 pub use app::{AppState, Server};
 pub use config::Config;

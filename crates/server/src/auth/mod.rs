@@ -24,7 +24,6 @@ use botmox_contract::auth::{
     LogoutResponse, RefreshRequest, Revoked, TokenPair, UserRecord, VerifyResponse, WhoAmI,
 };
 use botmox_contract::{ErrorEnvelope, SuccessEnvelope, error_code};
-use garde::Validate;
 use principal::{Admin, AuthKind};
 use std::net::SocketAddr;
 use utoipa_axum::router::OpenApiRouter;
@@ -102,14 +101,7 @@ async fn logout(
     principal: Principal,
     body: axum::body::Bytes,
 ) -> ApiResult<Ok<LogoutResponse>> {
-    let req: LogoutRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        LogoutRequest::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request(error_code::BAD_REQUEST, e.to_string()))?
-    };
-    req.validate()
-        .map_err(|r| ApiError::validation(error_code::VALIDATION_ERROR, &r))?;
+    let req: LogoutRequest = crate::extract::optional_json(&body)?;
     let revoked = state
         .auth
         .logout(&principal, req.refresh_token.as_deref())

@@ -37,7 +37,14 @@ impl std::fmt::Debug for BootstrapAdmin {
     }
 }
 
+/// Resolves agent tokens; provided by the agents domain once it exists.
+#[async_trait::async_trait]
+pub trait AgentTokenResolver: Send + Sync {
+    async fn resolve(&self, bearer: &str) -> Option<Principal>;
+}
+
 pub struct AuthService {
+    agent_tokens: std::sync::OnceLock<Arc<dyn AgentTokenResolver>>,
     store: AuthStore,
     keys: token::AccessKeys,
     external: ExternalVerifier,
@@ -65,6 +72,7 @@ impl AuthService {
             }
         };
         let service = Arc::new(Self {
+            agent_tokens: std::sync::OnceLock::new(),
             store,
             keys: token::AccessKeys::new(&secret),
             external: ExternalVerifier::new(config.external_jwt.clone()),
@@ -78,6 +86,10 @@ impl AuthService {
         });
         service.reload_revoked().await?;
         Ok(service)
+    }
+
+    pub fn set_agent_resolver(&self, resolver: Arc<dyn AgentTokenResolver>) {
+        let _ = self.agent_tokens.set(resolver);
     }
 
     /// Creates tenant `default` and an admin with a random password when there are no users.
@@ -283,9 +295,13 @@ impl AuthService {
         if bearer.starts_with(token::API_TOKEN_PREFIX) {
             return self.authenticate_api_token(bearer).await;
         }
-        if bearer.starts_with(token::AGENT_TOKEN_PREFIX)
-            || bearer.starts_with(token::REFRESH_TOKEN_PREFIX)
-        {
+        if bearer.starts_with(token::AGENT_TOKEN_PREFIX) {
+            return match self.agent_tokens.get() {
+                Some(resolver) => resolver.resolve(bearer).await,
+                None => None,
+            };
+        }
+        if bearer.starts_with(token::REFRESH_TOKEN_PREFIX) {
             return None;
         }
         if let Some(claims) = self.keys.verify(bearer) {

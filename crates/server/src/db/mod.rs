@@ -1,6 +1,8 @@
 //! Database connection (SQLite or PostgreSQL behind one SeaORM handle), migrations, and the
 //! few places where the two dialects differ.
 
+#[macro_use]
+pub mod dual;
 pub mod migrations;
 pub mod time;
 

@@ -2,6 +2,7 @@
 //! SQLite and PostgreSQL.
 
 mod m0001_foundation;
+mod m0002_fleet;
 
 use sea_orm_migration::prelude::*;
 
@@ -10,7 +11,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_foundation::Migration)]
+        vec![
+            Box::new(m0001_foundation::Migration),
+            Box::new(m0002_fleet::Migration),
+        ]
     }
 }
 
@@ -29,6 +33,17 @@ pub(crate) mod col {
         ColumnDef::new(Alias::new(name))
             .text()
             .not_null()
+            .to_owned()
+    }
+    pub fn text_null(name: &'static str) -> ColumnDef {
+        ColumnDef::new(Alias::new(name)).text().null().to_owned()
+    }
+    /// A non-negative counter starting at 0.
+    pub fn count(name: &'static str) -> ColumnDef {
+        ColumnDef::new(Alias::new(name))
+            .big_integer()
+            .not_null()
+            .default(0)
             .to_owned()
     }
     pub fn ms(name: &'static str) -> ColumnDef {

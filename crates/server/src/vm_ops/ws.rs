@@ -1,0 +1,524 @@
+//! The agent WebSocket `/api/v1/agents/ws`: one session per socket. Commands are pushed as
+//! soon as they are queued (or handed out on `next_command` in pull mode), reports are applied
+//! in order, and a ping every interval detects half-open sockets.
+
+use super::service::{Report, VmOpsService};
+use crate::agents::store::agent;
+use crate::auth::principal::{AuthKind, Principal};
+use crate::bus::Signal;
+use crate::db::time::{now_ms, to_rfc3339};
+use crate::error::ApiError;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use botmox_contract::agent_ws::{Inbound, Outbound};
+use futures::{SinkExt, StreamExt};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+pub const PING_INTERVAL: Duration = Duration::from_secs(20);
+/// Re-checks the queue and this session's holdings even without a wake-up.
+const RECHECK_INTERVAL: Duration = Duration::from_secs(10);
+const MAX_INFLIGHT: u32 = 64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Push,
+    Pull,
+}
+
+pub struct SessionParams {
+    pub principal: Principal,
+    pub agent: agent::Model,
+    pub mode: Mode,
+    pub max_inflight: u32,
+}
+
+impl SessionParams {
+    pub fn clamp_inflight(v: Option<u32>) -> u32 {
+        v.unwrap_or(1).clamp(1, MAX_INFLIGHT)
+    }
+}
+
+fn ts() -> String {
+    to_rfc3339(now_ms())
+}
+
+fn frame(out: &Outbound) -> Message {
+    Message::Text(Utf8Bytes::from(
+        serde_json::to_string(out).unwrap_or_default(),
+    ))
+}
+
+fn error_frame(code: &str, message: &str, request_id: Option<String>) -> Message {
+    frame(&Outbound::Error {
+        code: code.to_owned(),
+        message: message.to_owned(),
+        ts: ts(),
+        request_id,
+    })
+}
+
+fn api_error_frame(err: &ApiError, request_id: Option<String>) -> Message {
+    match err {
+        ApiError::Client { code, message, .. } => error_frame(code, message, request_id),
+        ApiError::RateLimited(_) => error_frame("RATE_LIMITED", "Too many requests", request_id),
+        ApiError::Internal(e) => {
+            tracing::error!(error = %format!("{e:#}"), "websocket handler failed");
+            error_frame("INTERNAL_ERROR", "Internal server error", request_id)
+        }
+    }
+}
+
+struct Session {
+    svc: Arc<VmOpsService>,
+    p: SessionParams,
+    out: mpsc::Sender<Message>,
+    /// Commands this session handed out and that are not finished: id → lease epoch.
+    inflight: HashMap<String, i64>,
+    /// Pull mode: the pending `next_command` and its deadline.
+    pull: Option<(Option<String>, Instant)>,
+    connected_at: i64,
+}
+
+pub async fn run(socket: WebSocket, svc: Arc<VmOpsService>, p: SessionParams) {
+    let (mut sink, mut stream) = socket.split();
+    let (out, mut out_rx) = mpsc::channel::<Message>(64);
+    let writer = tokio::spawn(async move {
+        while let Some(msg) = out_rx.recv().await {
+            let closing = matches!(msg, Message::Close(_));
+            if sink.send(msg).await.is_err() || closing {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    let agent_id = p.agent.id.clone();
+    let mut reg = svc.bus().register(&agent_id);
+    svc.agents().touch(&agent_id, None);
+    let mut s = Session {
+        svc: svc.clone(),
+        connected_at: now_ms(),
+        out,
+        inflight: HashMap::new(),
+        pull: None,
+        p,
+    };
+    tracing::info!(agent_id = %agent_id, mode = ?s.p.mode, max_inflight = s.p.max_inflight, "agent connected");
+    s.send(frame(&Outbound::Connected {
+        ts: ts(),
+        transport: "ws".into(),
+        agent_id: agent_id.clone(),
+        mode: if s.p.mode == Mode::Push {
+            "push"
+        } else {
+            "pull"
+        }
+        .into(),
+        max_inflight: s.p.max_inflight,
+    }))
+    .await;
+    // Anything queued while the agent was away goes out now.
+    reg.wake.notify_one();
+
+    let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
+    let mut recheck = tokio::time::interval_at(Instant::now() + RECHECK_INTERVAL, RECHECK_INTERVAL);
+    let mut last_heard = Instant::now();
+    let reason = loop {
+        let pull_deadline = s.pull.as_ref().map(|(_, d)| *d);
+        tokio::select! {
+            incoming = stream.next() => match incoming {
+                Some(Ok(Message::Text(text))) => {
+                    last_heard = Instant::now();
+                    s.handle_text(text.as_str(), &reg.wake).await;
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    last_heard = Instant::now();
+                    s.send(error_frame("INVALID_JSON", "Message must be valid JSON object", None)).await;
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => last_heard = Instant::now(),
+                Some(Ok(Message::Close(_))) | None => break "closed by agent",
+                Some(Err(_)) => break "socket error",
+            },
+            _ = reg.wake.notified() => {
+                if let Err(err) = s.hand_out().await {
+                    s.send(api_error_frame(&err, None)).await;
+                }
+            }
+            signal = reg.signals.recv() => match signal {
+                Some(Signal::Revoked) | None => {
+                    s.send(error_frame("AGENT_REVOKED", "Agent has been revoked", None)).await;
+                    s.send(Message::Close(Some(CloseFrame { code: 4003, reason: Utf8Bytes::from_static("agent revoked") }))).await;
+                    break "revoked";
+                }
+                Some(Signal::Cancel { command_id, lease_epoch }) => {
+                    if s.inflight.get(&command_id).is_some_and(|e| *e == lease_epoch) {
+                        s.send(frame(&Outbound::Cancel { ts: ts(), command_id, agent_id: agent_id.clone(), lease_epoch })).await;
+                    }
+                }
+            },
+            _ = async { if let Some(d) = pull_deadline { tokio::time::sleep_until(d).await } else { std::future::pending::<()>().await } } => {
+                if let Some((request_id, _)) = s.pull.take() {
+                    let _ = request_id;
+                    s.send(frame(&Outbound::Assigned { ts: ts(), command: None })).await;
+                }
+            }
+            _ = ping.tick() => {
+                if last_heard.elapsed() > PING_INTERVAL * 2 {
+                    break "no pong: half-open socket";
+                }
+                if s.p.principal.token_exp.is_some_and(|exp| exp * 1000 <= now_ms()) {
+                    s.send(error_frame("TOKEN_EXPIRED", "Agent token expired; rotate it and reconnect", None)).await;
+                    break "token expired";
+                }
+                s.send(Message::Ping(bytes::Bytes::from_static(b"botmox"))).await;
+            }
+            _ = recheck.tick() => {
+                svc.agents().touch(&agent_id, None);
+                s.prune().await;
+                reg.wake.notify_one();
+            }
+        }
+        if s.out.is_closed() {
+            break "writer closed";
+        }
+    };
+    tracing::info!(agent_id = %agent_id, reason, "agent disconnected");
+    drop(reg);
+    drop(s);
+    let _ = writer.await;
+}
+
+impl Session {
+    async fn send(&self, msg: Message) {
+        let _ = self.out.send(msg).await;
+    }
+
+    fn own(&self, agent_id: Option<&str>) -> bool {
+        agent_id.is_none_or(|a| a.trim().is_empty() || a == self.p.agent.id)
+    }
+
+    /// Hands out what this session has room for; keeps claiming until a claim comes back
+    /// short so no wake-up is lost.
+    async fn hand_out(&mut self) -> Result<(), ApiError> {
+        loop {
+            let room = match (self.p.mode, &self.pull) {
+                (Mode::Push, _) => self
+                    .p
+                    .max_inflight
+                    .saturating_sub(self.inflight.len() as u32),
+                (Mode::Pull, Some(_)) => 1,
+                (Mode::Pull, None) => 0,
+            };
+            if room == 0 {
+                return Ok(());
+            }
+            let got = self.svc.claim_for(&self.p.agent, room).await?;
+            let short = (got.len() as u32) < room;
+            for command in got {
+                self.inflight
+                    .insert(command.id.clone(), command.lease_epoch);
+                if self.p.mode == Mode::Pull {
+                    self.pull = None;
+                }
+                self.send(frame(&Outbound::Assigned {
+                    ts: ts(),
+                    command: Some(command),
+                }))
+                .await;
+            }
+            if short {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Forgets handed-out commands that finished or moved on without this session hearing.
+    async fn prune(&mut self) {
+        let ids: Vec<(String, i64)> = self.inflight.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        for (id, epoch) in ids {
+            match self.svc.store().get(&self.p.agent.tenant_id, &id).await {
+                Ok(Some(row))
+                    if row.lease_epoch == epoch
+                        && matches!(row.status.as_str(), "dispatched" | "running") => {}
+                Ok(_) => {
+                    self.inflight.remove(&id);
+                }
+                Err(err) => tracing::warn!(error = %err, "checking a handed-out command failed"),
+            }
+        }
+    }
+
+    async fn handle_text(&mut self, text: &str, wake: &tokio::sync::Notify) {
+        let value: Value = match serde_json::from_str(text) {
+            Ok(v @ Value::Object(_)) => v,
+            _ => {
+                self.send(error_frame(
+                    "INVALID_JSON",
+                    "Message must be valid JSON object",
+                    None,
+                ))
+                .await;
+                return;
+            }
+        };
+        let request_id = value
+            .get("request_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let msg: Inbound = match serde_json::from_value(value) {
+            Ok(m) => m,
+            Err(err) => {
+                self.send(error_frame(
+                    "INVALID_MESSAGE",
+                    &format!("Unsupported message payload: {err}"),
+                    request_id,
+                ))
+                .await;
+                return;
+            }
+        };
+        let principal = self.p.principal.clone();
+        match msg {
+            Inbound::Heartbeat {
+                request_id,
+                agent_id,
+                status,
+                metadata,
+            } => {
+                if !self.own(agent_id.as_deref()) {
+                    return self
+                        .send(error_frame(
+                            "FORBIDDEN",
+                            "An agent may only send its own heartbeat",
+                            request_id,
+                        ))
+                        .await;
+                }
+                match self
+                    .svc
+                    .agents()
+                    .heartbeat(&principal, &self.p.agent.id, metadata.as_ref())
+                    .await
+                {
+                    Ok(ack) => {
+                        self.send(frame(&Outbound::Heartbeat {
+                            ts: ts(),
+                            request_id,
+                            agent_id: ack.id,
+                            status: status.unwrap_or(ack.status),
+                            metadata,
+                        }))
+                        .await
+                    }
+                    Err(err) => self.send(api_error_frame(&err, request_id)).await,
+                }
+            }
+            Inbound::NextCommand {
+                request_id,
+                agent_id,
+                timeout_ms,
+            } => {
+                if !self.own(agent_id.as_deref()) {
+                    return self
+                        .send(error_frame(
+                            "FORBIDDEN",
+                            "Command belongs to another agent",
+                            request_id,
+                        ))
+                        .await;
+                }
+                match self.p.mode {
+                    Mode::Pull => {
+                        let wait = Duration::from_millis(
+                            timeout_ms.unwrap_or(25_000).clamp(1_000, 120_000),
+                        );
+                        self.pull = Some((request_id, Instant::now() + wait));
+                        wake.notify_one();
+                    }
+                    // Push mode hands out on its own; answer so a polling agent is not stuck.
+                    Mode::Push => {
+                        wake.notify_one();
+                        self.send(frame(&Outbound::Assigned {
+                            ts: ts(),
+                            command: None,
+                        }))
+                        .await;
+                    }
+                }
+            }
+            Inbound::Ack {
+                request_id,
+                command_id,
+                agent_id,
+                lease_epoch,
+            } => {
+                if !self.own(Some(&agent_id)) {
+                    return self
+                        .send(error_frame(
+                            "FORBIDDEN",
+                            "Command belongs to another agent",
+                            request_id,
+                        ))
+                        .await;
+                }
+                let report = Report {
+                    status: "running".into(),
+                    lease_epoch,
+                    result: None,
+                    error_message: None,
+                    progress: None,
+                    message: None,
+                };
+                match self.svc.report(&principal, &command_id, report).await {
+                    Ok(_) => {
+                        self.send(frame(&Outbound::Ack {
+                            ts: ts(),
+                            request_id,
+                            command_id,
+                            agent_id,
+                        }))
+                        .await
+                    }
+                    Err(err) => self.send(api_error_frame(&err, request_id)).await,
+                }
+            }
+            Inbound::Progress {
+                request_id,
+                command_id,
+                agent_id,
+                lease_epoch,
+                progress,
+                message,
+            } => {
+                if !self.own(Some(&agent_id)) {
+                    return self
+                        .send(error_frame(
+                            "FORBIDDEN",
+                            "Command belongs to another agent",
+                            request_id,
+                        ))
+                        .await;
+                }
+                let report = Report {
+                    status: "running".into(),
+                    lease_epoch,
+                    result: None,
+                    error_message: None,
+                    progress,
+                    message: message.clone(),
+                };
+                match self.svc.report(&principal, &command_id, report).await {
+                    Ok(_) => {
+                        self.send(frame(&Outbound::Progress {
+                            ts: ts(),
+                            request_id,
+                            command_id,
+                            agent_id,
+                            progress,
+                            message,
+                        }))
+                        .await
+                    }
+                    Err(err) => self.send(api_error_frame(&err, request_id)).await,
+                }
+            }
+            Inbound::Result {
+                request_id,
+                command_id,
+                agent_id,
+                lease_epoch,
+                status,
+                result,
+                error_message,
+            } => {
+                if !self.own(Some(&agent_id)) {
+                    return self
+                        .send(error_frame(
+                            "FORBIDDEN",
+                            "Command belongs to another agent",
+                            request_id,
+                        ))
+                        .await;
+                }
+                if !matches!(
+                    status.as_str(),
+                    "succeeded" | "failed" | "expired" | "cancelled"
+                ) {
+                    return self
+                        .send(error_frame(
+                            "INVALID_MESSAGE",
+                            "status must be succeeded, failed, expired or cancelled",
+                            request_id,
+                        ))
+                        .await;
+                }
+                let report = Report {
+                    status: status.clone(),
+                    lease_epoch,
+                    result: Some(result),
+                    error_message,
+                    progress: None,
+                    message: None,
+                };
+                match self.svc.report(&principal, &command_id, report).await {
+                    Ok(done) => {
+                        self.inflight.remove(&command_id);
+                        self.send(frame(&Outbound::Result {
+                            ts: ts(),
+                            request_id,
+                            command_id,
+                            agent_id,
+                            status: done.status,
+                        }))
+                        .await;
+                        wake.notify_one();
+                    }
+                    Err(err) => {
+                        // A stale or finished command no longer occupies a slot here.
+                        self.inflight.remove(&command_id);
+                        self.send(api_error_frame(&err, request_id)).await;
+                        wake.notify_one();
+                    }
+                }
+            }
+            Inbound::Sync {
+                request_id,
+                holding,
+            } => {
+                let held: Vec<(String, i64)> = holding
+                    .iter()
+                    .map(|h| (h.command_id.clone(), h.lease_epoch))
+                    .collect();
+                for (id, epoch) in &held {
+                    self.inflight.insert(id.clone(), *epoch);
+                }
+                match self
+                    .svc
+                    .reconcile(&principal, &held, self.connected_at)
+                    .await
+                {
+                    Ok((requeued, failed)) => {
+                        self.send(frame(&Outbound::Synced {
+                            ts: ts(),
+                            request_id,
+                            requeued,
+                            failed,
+                        }))
+                        .await;
+                        self.prune().await;
+                        wake.notify_one();
+                    }
+                    Err(err) => self.send(api_error_frame(&err, request_id)).await,
+                }
+            }
+        }
+    }
+}
+
+/// Only agent tokens open a session (never the shadow identity).
+pub fn agent_principal(p: Option<Principal>) -> Option<Principal> {
+    p.filter(|p| p.kind == AuthKind::Agent && p.agent_id.is_some())
+}
