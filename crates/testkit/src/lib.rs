@@ -1,1 +1,3 @@
+//! Test support for Bot-Mox.
 
+pub mod proxmox;
