@@ -110,6 +110,20 @@ impl Params {
         required: &[&str],
         allowed: impl Fn(&str) -> bool,
     ) -> Result<(), ApiError> {
+        let errors = self.schema_errors(required, allowed);
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Param(errors))
+        }
+    }
+
+    /// Missing and unknown parameters, for handlers that add their own value checks.
+    pub(crate) fn schema_errors(
+        &self,
+        required: &[&str],
+        allowed: impl Fn(&str) -> bool,
+    ) -> BTreeMap<String, String> {
         let mut errors = BTreeMap::new();
         for name in required {
             if !self.0.contains_key(*name) {
@@ -121,11 +135,7 @@ impl Params {
                 errors.insert(name.clone(), UNKNOWN.to_owned());
             }
         }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Param(errors))
-        }
+        errors
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<&str> {

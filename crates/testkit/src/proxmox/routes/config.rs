@@ -77,14 +77,17 @@ struct ConfigChange {
 }
 
 fn parse_change(params: &Params) -> Result<ConfigChange, ApiError> {
-    params.check(&[], |k| {
-        vmconfig::is_config_key(k) || k == "cdrom" || META.contains(&k)
-    })?;
+    // Unknown keys and bad values are reported together, as one schema check would.
+    let known = |k: &str| vmconfig::is_config_key(k) || k == "cdrom" || META.contains(&k);
+    let mut errors = params.schema_errors(&[], known);
     params.flag("skiplock")?;
     params.flag("force")?;
-    let mut errors = BTreeMap::new();
     let mut set = BTreeMap::new();
-    for (key, value) in params.0.iter().filter(|(k, _)| !META.contains(&k.as_str())) {
+    let values = params
+        .0
+        .iter()
+        .filter(|(k, _)| known(k) && !META.contains(&k.as_str()));
+    for (key, value) in values {
         let key = if key == "cdrom" { "ide2" } else { key.as_str() };
         match vmconfig::validate_value(key, value) {
             Ok(()) => {

@@ -93,9 +93,8 @@ pub(crate) async fn create(
         "bwlimit",
         "import-working-storage",
     ];
-    params.check(&["vmid"], |k| {
-        vmconfig::is_config_key(k) || k == "cdrom" || META.contains(&k)
-    })?;
+    let known = |k: &str| vmconfig::is_config_key(k) || k == "cdrom" || META.contains(&k);
+    params.check(&["vmid"], known)?;
     let vmid = parse_vmid("vmid", params.get("vmid").unwrap_or_default())?;
     let start = params.flag("start")?.unwrap_or(false);
     if params.get("archive").is_some() {
