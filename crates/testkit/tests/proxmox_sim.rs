@@ -972,6 +972,18 @@ async fn config_post_is_async_and_put_is_sync() -> TestResult {
             && config.get("vga").is_none(),
         "{config}"
     );
+    // JSON bodies work as well: numbers and booleans arrive as Proxmox reads them.
+    let json = serde_json::json!({"cores": 5, "onboot": true, "description": "from json"});
+    let request = api
+        .authed(api.http.put(api.url(&qemu(102, "/config"))))
+        .json(&json);
+    let (status, body) = reply(request.send().await?).await?;
+    ensure!(status == StatusCode::OK, "{body}");
+    let config = api.config(102).await?;
+    ensure!(
+        config["cores"] == 5 && config["onboot"] == 1 && config["description"] == "from json",
+        "{config}"
+    );
     Ok(())
 }
 

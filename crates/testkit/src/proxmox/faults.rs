@@ -11,6 +11,9 @@ use axum::response::{IntoResponse, Response};
 use super::error::ApiError;
 use super::state::Shared;
 
+/// How many requests the log keeps.
+const REQUEST_LOG_LIMIT: usize = 10_000;
+
 /// Makes matching requests fail with `status` and `message` (rendered like a handler error).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpFault {
@@ -148,7 +151,12 @@ pub(crate) async fn middleware(
         None => next.run(req).await,
     };
     let status = response.status().as_u16();
-    shared.lock().requests.push(RequestRecord {
+    let mut world = shared.lock();
+    world.request_total += 1;
+    if world.requests.len() == REQUEST_LOG_LIMIT {
+        world.requests.pop_front();
+    }
+    world.requests.push_back(RequestRecord {
         method,
         path,
         query,

@@ -330,11 +330,12 @@ impl ProxmoxSim {
 
     /// Requests served so far, including rejected ones.
     pub fn request_count(&self) -> usize {
-        self.shared.lock().requests.len()
+        self.shared.lock().request_total
     }
 
+    /// The most recent requests (up to 10 000), oldest first.
     pub fn requests(&self) -> Vec<RequestRecord> {
-        self.shared.lock().requests.clone()
+        self.shared.lock().requests.iter().cloned().collect()
     }
 
     /// Stops accepting connections and waits for open ones to finish (bounded).

@@ -1,7 +1,7 @@
 //! The simulated cluster: nodes, VMs, storages, users and tasks behind one lock, plus the
 //! shared pieces (signing secret, clock, task notifications) handlers and the test API use.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -146,7 +146,9 @@ pub(crate) struct World {
     pub tokens: BTreeMap<String, String>,
     pub tasks: Tasks,
     pub faults: Faults,
-    pub requests: Vec<RequestRecord>,
+    /// The most recent requests (bounded, so a long manual run does not grow without end).
+    pub requests: VecDeque<RequestRecord>,
+    pub request_total: usize,
     pub clock: Clock,
     pub boot_time: i64,
     /// Ids claimed by clone/create tasks still running: taken, but not yet listed.
@@ -161,7 +163,8 @@ impl World {
             tokens: BTreeMap::new(),
             tasks: Tasks::new(task_timing),
             faults: Faults::default(),
-            requests: Vec::new(),
+            requests: VecDeque::new(),
+            request_total: 0,
             clock: Clock::default(),
             boot_time: unix_now() - 86_400,
             reserved_vmids: BTreeSet::new(),

@@ -422,3 +422,88 @@ pub(crate) fn volumes(config: &BTreeMap<String, String>) -> Vec<(String, String,
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_and_render_like_qm() {
+        assert_eq!(parse_size("32G"), Some(32 * GIB));
+        assert_eq!(parse_size("1.5T"), Some(1536 * GIB));
+        assert_eq!(parse_size("512"), Some(512));
+        assert_eq!(parse_size("5X"), None);
+        assert_eq!(format_size(64 * GIB), "64G");
+        assert_eq!(format_size(1536 * MIB), "1536M");
+        assert_eq!(format_size(2 * TIB), "2T");
+        assert_eq!(format_size(1000), "1000");
+    }
+
+    #[test]
+    fn resize_sizes_follow_the_api_pattern() {
+        assert_eq!(parse_resize("+10G"), Some((true, 10 * GIB)));
+        assert_eq!(parse_resize("64G"), Some((false, 64 * GIB)));
+        assert_eq!(parse_resize("+0.5G"), Some((true, GIB / 2)));
+        for bad in ["", "+", "G", "10GB", "-5G", "1.G", "1..2G"] {
+            assert_eq!(parse_resize(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn drives_round_trip_and_know_their_volume() {
+        let mut drive = Drive::parse("local-lvm:vm-100-disk-0,size=32G,serial=123");
+        assert_eq!(drive.volid(), Some(("local-lvm", "vm-100-disk-0")));
+        assert_eq!(drive.size(), Some(32 * GIB));
+        assert!(!drive.is_cdrom());
+        drive.set_option("size", "40G".to_owned());
+        assert_eq!(
+            drive.render(),
+            "local-lvm:vm-100-disk-0,size=40G,serial=123"
+        );
+        let cdrom = Drive::parse("none,media=cdrom");
+        assert!(cdrom.is_cdrom() && cdrom.volid().is_none());
+        assert_eq!(
+            allocation_request(&Drive::parse("local-lvm:16,iothread=1")),
+            Some(("local-lvm".to_owned(), 16 * GIB))
+        );
+        assert_eq!(
+            allocation_request(&Drive::parse("local-lvm:vm-1-disk-0")),
+            None
+        );
+    }
+
+    #[test]
+    fn config_keys_and_values_are_checked() {
+        for key in [
+            "cores", "net0", "net31", "sata5", "scsi30", "unused3", "efidisk0",
+        ] {
+            assert!(is_config_key(key), "{key}");
+        }
+        for key in ["net32", "sata6", "net01", "timeoutMs", "ide"] {
+            assert!(!is_config_key(key), "{key}");
+        }
+        assert!(validate_value("cores", "4").is_ok());
+        assert!(validate_value("cores", "0").is_err());
+        assert!(validate_value("memory", "current=4096").is_ok());
+        assert!(validate_value("onboot", "yes").is_ok());
+        assert!(validate_value("name", "WoW-1.lab").is_ok());
+        assert!(validate_value("name", "bad_name").is_err());
+        assert_eq!(wire_value("cores", "2"), serde_json::json!(2));
+        assert_eq!(wire_value("onboot", "true"), serde_json::json!(1));
+        assert_eq!(wire_value("memory", "4096"), serde_json::json!("4096"));
+    }
+
+    #[test]
+    fn new_mac_keeps_model_and_options() {
+        let net = with_new_mac("e1000=AA:BB:CC:DD:EE:FF,bridge=vmbr3,firewall=1");
+        assert!(
+            net.starts_with("e1000=BC:24:11:") && net.ends_with(",bridge=vmbr3,firewall=1"),
+            "{net}"
+        );
+        let smbios = with_new_smbios_uuid(Some("uuid=old,manufacturer=QUJD"));
+        assert!(
+            smbios.ends_with(",manufacturer=QUJD") && !smbios.contains("old"),
+            "{smbios}"
+        );
+    }
+}

@@ -8,6 +8,8 @@ mod config;
 mod nodes;
 mod power;
 mod qemu;
+mod resize;
+mod sendkey;
 mod storage;
 mod tasks;
 
@@ -80,11 +82,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(&api("/nodes/{node}/qemu/{vmid}/clone"), post(clone::clone))
         .route(
             &api("/nodes/{node}/qemu/{vmid}/resize"),
-            put(config::resize),
+            put(resize::resize),
         )
         .route(
             &api("/nodes/{node}/qemu/{vmid}/sendkey"),
-            put(config::sendkey),
+            put(sendkey::sendkey),
         )
         .route(&api("/nodes/{node}/storage"), get(storage::list))
         .route(
