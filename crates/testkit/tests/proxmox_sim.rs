@@ -369,6 +369,21 @@ async fn api_token_authenticates_without_csrf_and_owns_its_tasks() -> TestResult
         "{status}"
     );
 
+    // A user created for a token has no password to log in with.
+    let form = [("username", "ci@pve"), ("password", "")];
+    let (status, _) = reply(
+        api.http
+            .post(api.url("/access/ticket"))
+            .form(&form)
+            .send()
+            .await?,
+    )
+    .await?;
+    ensure!(
+        status == StatusCode::UNAUTHORIZED,
+        "token-only user logged in: {status}"
+    );
+
     let seeded = format!("PVEAPIToken={DEFAULT_USER}!{DEFAULT_TOKEN_ID}={DEFAULT_TOKEN_SECRET}");
     let ok = api
         .http

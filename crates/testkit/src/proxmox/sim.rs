@@ -341,8 +341,10 @@ impl ProxmoxSim {
     /// Stops accepting connections and waits for open ones to finish (bounded).
     pub async fn shutdown(mut self) {
         self.shared.shutdown.send_replace(true);
-        if let Some(server) = self.server.take() {
-            let _ = server.await;
+        if let Some(server) = self.server.take()
+            && let Err(error) = server.await
+        {
+            tracing::debug!(%error, "proxmox sim: server task ended abnormally");
         }
     }
 }

@@ -30,7 +30,8 @@ pub(crate) async fn login(State(shared): State<Arc<Shared>>, params: Params) -> 
         .lock()
         .users
         .get(&username)
-        .is_some_and(|p| p == password);
+        // An empty stored password marks a token-only user, who cannot log in.
+        .is_some_and(|p| !p.is_empty() && p == password);
     let by_ticket = || {
         verify_ticket(&shared.secret, password, now, shared.ticket_lifetime_secs).as_deref()
             == Some(username.as_str())

@@ -12,6 +12,7 @@ mod resize;
 mod sendkey;
 mod storage;
 mod tasks;
+mod upload;
 
 use std::sync::Arc;
 
@@ -99,7 +100,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route(
             &api("/nodes/{node}/storage/{storage}/upload"),
-            post(storage::upload).layer(upload_limit),
+            post(upload::upload).layer(upload_limit),
         )
         .method_not_allowed_fallback(not_implemented)
         .fallback(not_implemented)
