@@ -48,6 +48,7 @@ const NAMED_KEYS: &[&str] = &[
     "lock",
     "machine",
     "memory",
+    "meta",
     "migrate_downtime",
     "migrate_speed",
     "name",
