@@ -5,6 +5,7 @@ pub mod auth;
 pub mod envelope;
 pub mod error_code;
 pub mod health;
+pub mod provisioning;
 pub mod validation;
 
 pub use envelope::{ApiErrorBody, ErrorEnvelope, ListMeta, SuccessEnvelope};

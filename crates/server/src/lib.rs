@@ -9,6 +9,7 @@ pub mod extract;
 pub mod health;
 pub mod objects;
 pub mod observability;
+pub mod provisioning;
 pub mod ratelimit;
 pub mod response;
 
