@@ -96,7 +96,10 @@ pub struct UserAccountConfig {
     pub password: String,
     /// Password of the built-in Administrator account; left untouched when absent.
     #[garde(inner(custom(plain_text), length(chars, min = 1, max = PASSWORD_MAX)))]
-    #[serde(alias = "administratorPassword", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "administratorPassword",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schema(format = Password)]
     pub administrator_password: Option<String>,
     #[garde(skip)]
@@ -197,9 +200,7 @@ fn custom_user_name<'a>(
     suffix: &'a NameSuffix,
 ) -> impl FnOnce(&Option<String>, &()) -> garde::Result + 'a {
     move |value, _| match (mode, value) {
-        (UserNameMode::Custom, None) => {
-            Err(garde::Error::new("required when name_mode is custom"))
-        }
+        (UserNameMode::Custom, None) => Err(garde::Error::new("required when name_mode is custom")),
         (_, Some(name)) => {
             check_user_name(name)?;
             let room = USER_NAME_MAX - suffix_room(*suffix);
@@ -235,7 +236,9 @@ pub fn check_user_name(name: &str) -> garde::Result {
         return Err(garde::Error::new("must not start or end with a space"));
     }
     if name.chars().all(|c| c == '.' || c == ' ') {
-        return Err(garde::Error::new("must not consist only of dots and spaces"));
+        return Err(garde::Error::new(
+            "must not consist only of dots and spaces",
+        ));
     }
     const RESERVED: [&str; 5] = [
         "administrator",
@@ -296,9 +299,7 @@ fn custom_computer_name(
     mode: &ComputerNameMode,
 ) -> impl FnOnce(&Option<String>, &()) -> garde::Result + '_ {
     move |value, _| match (mode, value) {
-        (ComputerNameMode::Custom, None) => {
-            Err(garde::Error::new("required when mode is custom"))
-        }
+        (ComputerNameMode::Custom, None) => Err(garde::Error::new("required when mode is custom")),
         (_, Some(name)) => check_computer_name(name),
         _ => Ok(()),
     }
@@ -410,7 +411,8 @@ fn language_tag(value: &str, _: &()) -> garde::Result {
     let primary_ok = parts
         .next()
         .is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
-    let rest_ok = parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
+    let rest_ok =
+        parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
     if primary_ok && rest_ok && value.len() <= 32 {
         Ok(())
     } else {
@@ -420,7 +422,7 @@ fn language_tag(value: &str, _: &()) -> garde::Result {
     }
 }
 
-fn input_locale(value: &String, _: &()) -> garde::Result {
+fn input_locale(value: &str, _: &()) -> garde::Result {
     let ok = value.split_once(':').is_some_and(|(lang, layout)| {
         lang.len() == 4
             && layout.len() == 8
@@ -483,23 +485,30 @@ impl std::fmt::Debug for WindowsImageConfig {
         f.debug_struct("WindowsImageConfig")
             .field("edition", &self.edition)
             .field("image_index", &self.image_index)
-            .field("product_key", &self.product_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "product_key",
+                &self.product_key.as_ref().map(|_| "<redacted>"),
+            )
             .field("bypass_hardware_checks", &self.bypass_hardware_checks)
             .finish()
     }
 }
 
-fn edition_xor_index(index: &Option<u32>) -> impl FnOnce(&Option<String>, &()) -> garde::Result + '_ {
+fn edition_xor_index(
+    index: &Option<u32>,
+) -> impl FnOnce(&Option<String>, &()) -> garde::Result + '_ {
     move |edition, _| {
         if edition.is_some() && index.is_some() {
-            Err(garde::Error::new("set either edition or image_index, not both"))
+            Err(garde::Error::new(
+                "set either edition or image_index, not both",
+            ))
         } else {
             Ok(())
         }
     }
 }
 
-fn valid_product_key(value: &String, _: &()) -> garde::Result {
+fn valid_product_key(value: &str, _: &()) -> garde::Result {
     let groups: Vec<&str> = value.split('-').collect();
     let ok = groups.len() == 5
         && groups
@@ -697,7 +706,9 @@ pub struct CountRange {
 fn not_below(min: &u32) -> impl FnOnce(&u32, &()) -> garde::Result + '_ {
     move |max, _| {
         if max < min {
-            Err(garde::Error::new(format!("must not be less than min ({min})")))
+            Err(garde::Error::new(format!(
+                "must not be less than min ({min})"
+            )))
         } else {
             Ok(())
         }
@@ -755,7 +766,7 @@ pub struct FeatureRemovalConfig {
     pub features: Vec<String>,
 }
 
-fn list_item(value: &String, _: &()) -> garde::Result {
+fn list_item(value: &str, _: &()) -> garde::Result {
     if value.trim().is_empty() {
         return Err(garde::Error::new("must not be blank"));
     }
@@ -888,7 +899,10 @@ pub struct VisualEffectToggles {
     #[serde(alias = "dragFullWindows", skip_serializing_if = "Option::is_none")]
     pub drag_full_windows: Option<bool>,
     /// Smooth-scroll list boxes.
-    #[serde(alias = "listBoxSmoothScrolling", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "listBoxSmoothScrolling",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub list_box_smooth_scrolling: Option<bool>,
     /// Show shadows under mouse pointer.
     #[serde(alias = "cursorShadow", skip_serializing_if = "Option::is_none")]
@@ -958,7 +972,11 @@ pub struct DesktopIconsConfig {
     pub recycle_bin: Option<bool>,
     /// Older form of `icons.this_pc`.
     #[garde(skip)]
-    #[serde(alias = "thisPC", alias = "thisPc", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "thisPC",
+        alias = "thisPc",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub this_pc: Option<bool>,
 }
 
@@ -978,7 +996,11 @@ impl Default for DesktopIconsConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct DesktopIconToggles {
-    #[serde(alias = "thisPC", alias = "thisPc", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        alias = "thisPC",
+        alias = "thisPc",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub this_pc: Option<bool>,
     #[serde(alias = "recycleBin", skip_serializing_if = "Option::is_none")]
     pub recycle_bin: Option<bool>,
@@ -1285,7 +1307,7 @@ fn is_noncharacter(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::field_reassign_with_default)]
 
     use std::collections::BTreeMap;
 
@@ -1343,7 +1365,10 @@ mod tests {
         assert_eq!(profile.visual_effects.effects.cursor_shadow, Some(true));
         assert_eq!(profile.visual_effects.effects.fade_tooltips, Some(false));
         assert_eq!(profile.desktop_icons.icons.this_pc, Some(true));
-        assert_eq!(profile.desktop_icons.start_folders.personal_folder, Some(true));
+        assert_eq!(
+            profile.desktop_icons.start_folders.personal_folder,
+            Some(true)
+        );
         assert_eq!(profile.custom_script.delay_seconds, 0);
         assert!(profile.windows_settings.enable_remote_desktop);
         assert!(!profile.windows_settings.disable_defender);
@@ -1477,7 +1502,10 @@ mod tests {
         let errs = errors(&profile);
         assert!(errs["first_logon_commands[0].command"][0].contains("one line"));
         assert!(!errs.contains_key("first_logon_commands[1].command"));
-        assert_eq!(errs["first_logon_commands[2].command"], vec!["must not be blank"]);
+        assert_eq!(
+            errs["first_logon_commands[2].command"],
+            vec!["must not be blank"]
+        );
     }
 
     #[test]
@@ -1528,7 +1556,10 @@ mod tests {
             netmask_prefix_len("255.255.255"),
             Err(NetmaskError::NotAnAddress(_))
         ));
-        assert!(matches!(netmask_prefix_len("0.255.255.255"), Err(NetmaskError::NotContiguous(_))));
+        assert!(matches!(
+            netmask_prefix_len("0.255.255.255"),
+            Err(NetmaskError::NotContiguous(_))
+        ));
         assert_eq!(netmask_prefix_len(""), Err(NetmaskError::Empty));
     }
 

@@ -16,6 +16,9 @@ pub const VALIDATE_TOKEN_PATH: &str = "/api/v1/provisioning/validate-token";
 /// Server path the bootstrap reports progress to.
 pub const REPORT_PROGRESS_PATH: &str = "/api/v1/provisioning/report-progress";
 
+/// DNS server used when neither the VM nor the profile names one.
+const FALLBACK_DNS: &str = "8.8.8.8";
+
 /// The content of `provision.json`.
 #[derive(Clone, Serialize)]
 pub struct ProvisionFile {
@@ -106,14 +109,19 @@ pub fn provision_ip(
         (NetworkMode::Static, None) => return Err(ProvisioningError::MissingStaticIp),
         (NetworkMode::Auto | NetworkMode::Static, Some(ip)) => ip,
     };
-    let prefix_length = netmask_prefix_len(&ip.netmask).map_err(|e| ProvisioningError::Resolved {
-        field: "ip.netmask",
-        message: e.to_string(),
-    })?;
-    let dns = if ip.dns.is_empty() {
+    let prefix_length =
+        netmask_prefix_len(&ip.netmask).map_err(|e| ProvisioningError::Resolved {
+            field: "ip.netmask",
+            message: e.to_string(),
+        })?;
+    // The VM's own servers, else the profile's, else the original's default: a static address
+    // without DNS could not resolve the server's name.
+    let dns = if !ip.dns.is_empty() {
+        ip.dns.clone()
+    } else if !network.dns_servers.is_empty() {
         network.dns_servers.clone()
     } else {
-        ip.dns.clone()
+        vec![FALLBACK_DNS.to_owned()]
     };
     Ok(Some(ProvisionFileIp {
         address: ip.address.clone(),
@@ -372,7 +380,7 @@ exit $exitCode
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::field_reassign_with_default)]
 
     use botmox_contract::provisioning::{ProvisionIp, UnattendProfileConfig};
     use rand::SeedableRng;
@@ -425,7 +433,10 @@ mod tests {
             "https://botmox.example.com/?x=1",
         ] {
             assert!(
-                matches!(api_endpoint(&url(bad)), Err(ProvisioningError::PublicUrl(_))),
+                matches!(
+                    api_endpoint(&url(bad)),
+                    Err(ProvisioningError::PublicUrl(_))
+                ),
                 "{bad}"
             );
         }
@@ -451,7 +462,10 @@ mod tests {
         assert_eq!(json["ip"]["prefix_length"], 23);
         assert_eq!(json["ip"]["dns"], serde_json::json!(["1.1.1.1", "8.8.8.8"]));
         assert_eq!(json["computer_name"], r.computer_name.as_str());
-        assert!(!format!("{file:?}").contains("tok.en"), "Debug redacts the token");
+        assert!(
+            !format!("{file:?}").contains("tok.en"),
+            "Debug redacts the token"
+        );
     }
 
     #[test]
@@ -466,10 +480,18 @@ mod tests {
         assert_eq!(auto.prefix_length, 24);
         assert_eq!(auto.dns, vec!["9.9.9.9"], "profile DNS fills in");
         assert_eq!(ip_of(&profile, &vm(None)).unwrap(), None);
+        profile.network.dns_servers.clear();
+        assert_eq!(
+            ip_of(&profile, &with_ip).unwrap().unwrap().dns,
+            vec!["8.8.8.8"]
+        );
         profile.network.mode = NetworkMode::Dhcp;
         assert_eq!(ip_of(&profile, &with_ip).unwrap(), None);
         profile.network.mode = NetworkMode::Static;
-        assert!(matches!(ip_of(&profile, &vm(None)), Err(ProvisioningError::MissingStaticIp)));
+        assert!(matches!(
+            ip_of(&profile, &vm(None)),
+            Err(ProvisioningError::MissingStaticIp)
+        ));
     }
 
     #[test]

@@ -163,7 +163,7 @@ fn launch_command(executable: &str, delay_seconds: u32) -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::field_reassign_with_default)]
 
     use botmox_contract::provisioning::{FirstLogonCommand, ProvisionVm, UnattendProfileConfig};
     use rand::SeedableRng;
@@ -186,9 +186,16 @@ mod tests {
     #[test]
     fn default_profile_plan() {
         let plan = plan(&UnattendProfileConfig::default());
-        let lines: Vec<&str> = plan.commands.iter().map(|c| c.command_line.as_str()).collect();
+        let lines: Vec<&str> = plan
+            .commands
+            .iter()
+            .map(|c| c.command_line.as_str())
+            .collect();
         assert_eq!(lines.len(), 4);
-        assert_eq!(lines[0], r"cmd /c if not exist C:\WindowsSetup mkdir C:\WindowsSetup");
+        assert_eq!(
+            lines[0],
+            r"cmd /c if not exist C:\WindowsSetup mkdir C:\WindowsSetup"
+        );
         assert!(lines[1].contains("-Exclude 'autounattend.xml'"));
         assert_eq!(
             lines[2],
@@ -201,7 +208,11 @@ mod tests {
         );
         assert_eq!(plan.files.len(), 1);
         assert_eq!(plan.files[0].name, "FirstLogon.ps1");
-        assert!(plan.commands.iter().all(|c| utf16_len(&c.command_line) <= COMMAND_LINE_MAX));
+        assert!(
+            plan.commands
+                .iter()
+                .all(|c| utf16_len(&c.command_line) <= COMMAND_LINE_MAX)
+        );
     }
 
     #[test]
@@ -227,20 +238,45 @@ mod tests {
         ];
         profile.custom_script.delay_seconds = 0;
         let plan = plan(&profile);
-        let lines: Vec<&str> = plan.commands.iter().map(|c| c.command_line.as_str()).collect();
+        let lines: Vec<&str> = plan
+            .commands
+            .iter()
+            .map(|c| c.command_line.as_str())
+            .collect();
         assert_eq!(lines[3], "echo short");
         assert_eq!(lines[4], r"cmd /c C:\WindowsSetup\LogonCommand02.cmd");
         assert_eq!(
             lines[5],
             r"powershell -NoProfile -ExecutionPolicy Bypass -File C:\WindowsSetup\LogonCommand03.ps1"
         );
-        assert!(lines[6].starts_with("cmd /c \"start \"SETUP_LOG\""), "no delay: {}", lines[6]);
+        assert!(
+            lines[6].starts_with("cmd /c \"start \"SETUP_LOG\""),
+            "no delay: {}",
+            lines[6]
+        );
         assert_eq!(plan.commands[4].description, "Profile command 2");
-        let batch = &plan.files.iter().find(|f| f.name == "LogonCommand02.cmd").unwrap().bytes;
+        let batch = &plan
+            .files
+            .iter()
+            .find(|f| f.name == "LogonCommand02.cmd")
+            .unwrap()
+            .bytes;
         assert_eq!(*batch, format!("@echo off\r\n{long}\r\n").into_bytes());
-        let ps = &plan.files.iter().find(|f| f.name == "LogonCommand03.ps1").unwrap().bytes;
-        assert_eq!(*ps, b"\xEF\xBB\xBFWrite-Host 'a'\r\nWrite-Host 'b'\r\n".to_vec());
-        assert!(plan.commands.iter().all(|c| utf16_len(&c.command_line) <= COMMAND_LINE_MAX));
+        let ps = &plan
+            .files
+            .iter()
+            .find(|f| f.name == "LogonCommand03.ps1")
+            .unwrap()
+            .bytes;
+        assert_eq!(
+            *ps,
+            b"\xEF\xBB\xBFWrite-Host 'a'\r\nWrite-Host 'b'\r\n".to_vec()
+        );
+        assert!(
+            plan.commands
+                .iter()
+                .all(|c| utf16_len(&c.command_line) <= COMMAND_LINE_MAX)
+        );
     }
 
     #[test]
@@ -257,6 +293,9 @@ mod tests {
 
     #[test]
     fn non_ascii_batch_switches_to_utf8() {
-        assert_eq!(batch_file("echo é"), "@echo off\r\nchcp 65001 >nul\r\necho é\r\n".as_bytes());
+        assert_eq!(
+            batch_file("echo é"),
+            "@echo off\r\nchcp 65001 >nul\r\necho é\r\n".as_bytes()
+        );
     }
 }

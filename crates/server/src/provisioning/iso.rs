@@ -122,7 +122,7 @@ fn check_path(path: &str) -> Result<(), IsoError> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::field_reassign_with_default)]
 
     use chrono::TimeZone;
 
@@ -183,14 +183,25 @@ mod tests {
         let (space_le, space_be) = u32_both(&pvd[80..88]);
         assert_eq!(space_le, space_be);
         assert_eq!(space_le as usize * SECTOR, image.len(), "volume space size");
-        assert_eq!(u16::from_le_bytes([pvd[128], pvd[129]]), 2048, "logical block size");
-        assert_eq!(&pvd[813..827], b"20260102030405", "creation date from the timestamp");
+        assert_eq!(
+            u16::from_le_bytes([pvd[128], pvd[129]]),
+            2048,
+            "logical block size"
+        );
+        assert_eq!(
+            &pvd[813..827],
+            b"20260102030405",
+            "creation date from the timestamp"
+        );
 
         // Type L and type M path tables describe the same directories.
         let table_len = u32::from_le_bytes(pvd[132..136].try_into().unwrap()) as usize;
         let l_at = u32::from_le_bytes(pvd[140..144].try_into().unwrap()) as usize * SECTOR;
         let m_at = u32::from_be_bytes(pvd[148..152].try_into().unwrap()) as usize * SECTOR;
-        let (l, m) = (&image[l_at..l_at + table_len], &image[m_at..m_at + table_len]);
+        let (l, m) = (
+            &image[l_at..l_at + table_len],
+            &image[m_at..m_at + table_len],
+        );
         let mut dirs = Vec::new();
         let mut i = 0;
         while i < table_len {
@@ -202,7 +213,11 @@ mod tests {
             dirs.push(l[i + 8..i + 8 + id_len].to_vec());
             i += 8 + id_len + id_len % 2;
         }
-        assert_eq!(dirs, vec![vec![0u8], b"SCRIPTS".to_vec()], "root, then SCRIPTS");
+        assert_eq!(
+            dirs,
+            vec![vec![0u8], b"SCRIPTS".to_vec()],
+            "root, then SCRIPTS"
+        );
 
         // Primary names: upper-case 8.3 with ;1.
         let root = &pvd[156..190];
@@ -212,23 +227,33 @@ mod tests {
             .skip(2)
             .map(|r| String::from_utf8(r.3).unwrap())
             .collect();
-        assert_eq!(names, ["AUTOUNAT.XML;1", "PROVISIO.JSO;1", "SCRIPTS", "START.PS1;1"]);
+        assert_eq!(
+            names,
+            ["AUTOUNAT.XML;1", "PROVISIO.JSO;1", "SCRIPTS", "START.PS1;1"]
+        );
 
         // Joliet: supplementary descriptor with the UCS-2 level 3 escape, real names.
         let svd = &image[17 * SECTOR..18 * SECTOR];
         assert_eq!(&svd[0..7], b"\x02CD001\x01");
         assert_eq!(&svd[88..91], b"%/E");
         let root = &svd[156..190];
-        let joliet: Vec<(u32, u32, String)> = records(&image, u32_both(&root[2..10]).0, u32_both(&root[10..18]).0)
-            .into_iter()
-            .skip(2)
-            .map(|(extent, size, _, id)| {
-                let units: Vec<u16> = id.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
-                (extent, size, String::from_utf16(&units).unwrap())
-            })
-            .collect();
+        let joliet: Vec<(u32, u32, String)> =
+            records(&image, u32_both(&root[2..10]).0, u32_both(&root[10..18]).0)
+                .into_iter()
+                .skip(2)
+                .map(|(extent, size, _, id)| {
+                    let units: Vec<u16> = id
+                        .chunks_exact(2)
+                        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                        .collect();
+                    (extent, size, String::from_utf16(&units).unwrap())
+                })
+                .collect();
         let joliet_names: Vec<&str> = joliet.iter().map(|j| j.2.as_str()).collect();
-        assert_eq!(joliet_names, ["START.ps1", "autounattend.xml", "provision.json", "scripts"]);
+        assert_eq!(
+            joliet_names,
+            ["START.ps1", "autounattend.xml", "provision.json", "scripts"]
+        );
         let (extent, size, _) = &joliet[1];
         let start = *extent as usize * SECTOR;
         assert_eq!(&image[start..start + *size as usize], b"<unattend/>\n");
@@ -249,13 +274,34 @@ mod tests {
     #[test]
     fn rejects_bad_labels_and_paths() {
         for label in ["", "botmox", "BOTMOX-CFG", "A_VERY_LONG_LABEL_X"] {
-            assert!(matches!(build_iso(sample(), label, at()), Err(IsoError::Label(_))), "{label}");
+            assert!(
+                matches!(build_iso(sample(), label, at()), Err(IsoError::Label(_))),
+                "{label}"
+            );
         }
-        for path in ["", "a//b", "../x", "a\\b", "what?.txt", "x".repeat(65).as_str(), "trailing.", "emoji\u{1F600}.txt"] {
+        for path in [
+            "",
+            "a//b",
+            "../x",
+            "a\\b",
+            "what?.txt",
+            "x".repeat(65).as_str(),
+            "trailing.",
+            "emoji\u{1F600}.txt",
+        ] {
             let files = vec![(path, b"x".as_slice())];
-            assert!(matches!(build_iso(files, "CFG", at()), Err(IsoError::Path { .. })), "{path}");
+            assert!(
+                matches!(build_iso(files, "CFG", at()), Err(IsoError::Path { .. })),
+                "{path}"
+            );
         }
-        let dup = vec![("Start.ps1", b"a".as_slice()), ("START.PS1", b"b".as_slice())];
-        assert!(matches!(build_iso(dup, "CFG", at()), Err(IsoError::Duplicate(_))));
+        let dup = vec![
+            ("Start.ps1", b"a".as_slice()),
+            ("START.PS1", b"b".as_slice()),
+        ];
+        assert!(matches!(
+            build_iso(dup, "CFG", at()),
+            Err(IsoError::Duplicate(_))
+        ));
     }
 }

@@ -2,11 +2,11 @@
 //! unattend profile and the VM's identity. Pure: typed inputs in, bytes out; no I/O, no clock
 //! (the caller passes the timestamp) and no hidden randomness (the caller passes the seed).
 //!
-//! - [`resolve`]: the per-VM values (names, removal lists, effects), all random choices.
-//! - [`unattend`]: `autounattend.xml`.
-//! - [`first_logon`] and [`settings_script`]: the first-logon commands and their script files.
-//! - [`bootstrap`]: `provision.json` and `START.ps1`.
-//! - [`iso`]: the ISO 9660 + Joliet image.
+//! - [`resolve`] makes every per-VM choice (names, removal lists, effects, all randomness);
+//! - [`unattend`] renders `autounattend.xml`;
+//! - [`first_logon`] and [`settings_script`] plan the first-logon commands and their scripts;
+//! - [`bootstrap`] renders `provision.json` and `START.ps1`;
+//! - [`iso`] packs the ISO 9660 + Joliet image.
 
 pub mod bootstrap;
 pub mod first_logon;
@@ -28,7 +28,9 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 pub use bootstrap::{ProvisionFile, api_endpoint, provision_file, provision_json, start_script};
-pub use first_logon::{COMMAND_LINE_MAX, FirstLogonPlan, LogonCommand, ScriptFile, plan_first_logon};
+pub use first_logon::{
+    COMMAND_LINE_MAX, FirstLogonPlan, LogonCommand, ScriptFile, plan_first_logon,
+};
 pub use iso::{IsoError, build_iso};
 pub use resolve::{ResolvedProfile, resolve};
 pub use unattend::{PasswordKind, encode_password, render_autounattend};
@@ -53,7 +55,10 @@ pub enum ProvisioningError {
     InvalidVm(BTreeMap<String, Vec<String>>),
     /// A value assembled from valid parts came out invalid (e.g. name + suffix too long).
     #[error("{field}: {message}")]
-    Resolved { field: &'static str, message: String },
+    Resolved {
+        field: &'static str,
+        message: String,
+    },
     #[error("the sequential user name suffix needs the VM's sequence number")]
     MissingSequence,
     #[error("network mode static needs the VM's IP settings")]
@@ -130,7 +135,10 @@ pub fn build_payload(
 ) -> Result<ProvisioningPayload, ProvisioningError> {
     let files = build_files(profile, vm, token, public_url, seed)?;
     let iso_bytes = build_iso(
-        files.files.iter().map(|f| (f.path.as_str(), f.bytes.as_slice())),
+        files
+            .files
+            .iter()
+            .map(|f| (f.path.as_str(), f.bytes.as_slice())),
         VOLUME_LABEL,
         timestamp,
     )?;
@@ -206,7 +214,7 @@ pub fn build_files(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::field_reassign_with_default)]
 
     use chrono::TimeZone;
 
@@ -238,7 +246,15 @@ mod tests {
         assert_eq!(a.sha256, b.sha256);
         assert_eq!(a.sha256, hex::encode(Sha256::digest(&a.iso_bytes)));
         let paths: Vec<&str> = a.files.iter().map(|f| f.path.as_str()).collect();
-        assert_eq!(paths, ["autounattend.xml", "provision.json", "START.ps1", "FirstLogon.ps1"]);
+        assert_eq!(
+            paths,
+            [
+                "autounattend.xml",
+                "provision.json",
+                "START.ps1",
+                "FirstLogon.ps1"
+            ]
+        );
         let other = build_payload(&profile, &vm(), "token", &url(), 43, at()).unwrap();
         assert_ne!(a.computer_name, other.computer_name);
     }
@@ -273,9 +289,15 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_token() {
-        let payload =
-            build_payload(&UnattendProfileConfig::default(), &vm(), "s3cr3t-token", &url(), 0, at())
-                .unwrap();
+        let payload = build_payload(
+            &UnattendProfileConfig::default(),
+            &vm(),
+            "s3cr3t-token",
+            &url(),
+            0,
+            at(),
+        )
+        .unwrap();
         assert!(!format!("{payload:?}").contains("s3cr3t-token"));
     }
 }

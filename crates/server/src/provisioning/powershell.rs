@@ -59,7 +59,10 @@ mod tests {
     #[test]
     fn doubles_single_quotes_and_leaves_expansion_characters_inert() {
         assert_eq!(quote("it's"), "'it''s'");
-        assert_eq!(quote("'; Remove-Item C:\\ -Recurse; '"), "'''; Remove-Item C:\\ -Recurse; '''");
+        assert_eq!(
+            quote("'; Remove-Item C:\\ -Recurse; '"),
+            "'''; Remove-Item C:\\ -Recurse; '''"
+        );
         // `$`, backtick and double quotes mean nothing inside single quotes.
         assert_eq!(quote("$env:TEMP `n \"x\""), "'$env:TEMP `n \"x\"'");
     }
@@ -67,7 +70,10 @@ mod tests {
     #[test]
     fn doubles_typographic_single_quotes() {
         assert_eq!(quote("a\u{2019}b"), "'a\u{2019}\u{2019}b'");
-        assert_eq!(quote("\u{2018}\u{201A}\u{201B}"), "'\u{2018}\u{2018}\u{201A}\u{201A}\u{201B}\u{201B}'");
+        assert_eq!(
+            quote("\u{2018}\u{201A}\u{201B}"),
+            "'\u{2018}\u{2018}\u{201A}\u{201A}\u{201B}\u{201B}'"
+        );
     }
 
     #[test]

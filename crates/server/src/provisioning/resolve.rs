@@ -2,7 +2,7 @@
 //! fixed order from one RNG, so a seed reproduces the VM exactly and the renderers stay pure.
 
 use botmox_contract::provisioning::{
-    COMPUTER_NAME_MAX, CountRange, ComputerNameMode, DesktopIconsMode, NameSuffix, ProvisionVm,
+    COMPUTER_NAME_MAX, ComputerNameMode, CountRange, DesktopIconsMode, NameSuffix, ProvisionVm,
     RemovalMode, USER_NAME_MAX, UnattendProfileConfig, UserNameMode, VisualEffectToggles,
     VisualEffectsMode, check_computer_name, check_user_name,
 };
@@ -373,9 +373,11 @@ fn resolve_visual_effects<R: Rng + ?Sized>(
             VisualEffectsMode::Appearance => Some(true),
             VisualEffectsMode::Performance => Some(false),
             VisualEffectsMode::Custom => Some(effect.toggle(&toggles).unwrap_or(false)),
-            VisualEffectsMode::CustomRandomize | VisualEffectsMode::Random => {
-                Some(effect.toggle(&toggles).unwrap_or_else(|| rng.random_bool(0.5)))
-            }
+            VisualEffectsMode::CustomRandomize | VisualEffectsMode::Random => Some(
+                effect
+                    .toggle(&toggles)
+                    .unwrap_or_else(|| rng.random_bool(0.5)),
+            ),
         }
     };
     if matches!(
@@ -426,7 +428,10 @@ pub enum StartFolder {
 
 type IconPlan = (Option<Vec<(DesktopIcon, bool)>>, Vec<(StartFolder, bool)>);
 
-fn resolve_desktop_icons<R: Rng + ?Sized>(profile: &UnattendProfileConfig, rng: &mut R) -> IconPlan {
+fn resolve_desktop_icons<R: Rng + ?Sized>(
+    profile: &UnattendProfileConfig,
+    rng: &mut R,
+) -> IconPlan {
     let config = &profile.desktop_icons;
     let has_legacy = config.recycle_bin.is_some() || config.this_pc.is_some();
     let mode = config.mode.unwrap_or(if has_legacy {
@@ -477,7 +482,7 @@ fn resolve_desktop_icons<R: Rng + ?Sized>(profile: &UnattendProfileConfig, rng: 
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::field_reassign_with_default)]
 
     use botmox_contract::provisioning::{AccountGroup, KeyboardLayout, SoftwareRemovalConfig};
     use rand::SeedableRng;
@@ -544,7 +549,10 @@ mod tests {
         profile.user.name_mode = UserNameMode::Fixed;
         profile.computer_name.mode = ComputerNameMode::Fixed;
         let r = resolve(&profile, &vm(), &mut rng(0)).unwrap();
-        assert_eq!((r.username.as_str(), r.computer_name.as_str()), ("User", "WIN-PC"));
+        assert_eq!(
+            (r.username.as_str(), r.computer_name.as_str()),
+            ("User", "WIN-PC")
+        );
         assert_eq!(r.display_name, "User");
 
         profile.user.name_mode = UserNameMode::Custom;
@@ -571,24 +579,42 @@ mod tests {
         ));
         let mut numbered = vm();
         numbered.sequence = Some(12);
-        assert_eq!(resolve(&profile, &numbered, &mut rng(0)).unwrap().username, "Bot12");
+        assert_eq!(
+            resolve(&profile, &numbered, &mut rng(0)).unwrap().username,
+            "Bot12"
+        );
         numbered.sequence = Some(u32::MAX);
         profile.user.custom_name = Some("SixteenCharsName".to_owned());
         assert!(matches!(
             resolve(&profile, &numbered, &mut rng(0)),
-            Err(ProvisioningError::Resolved { field: "user.custom_name", .. })
+            Err(ProvisioningError::Resolved {
+                field: "user.custom_name",
+                ..
+            })
         ));
     }
 
     #[test]
     fn input_locale_prefers_keyboard_layouts() {
         let mut profile = UnattendProfileConfig::default();
-        assert_eq!(resolve(&profile, &vm(), &mut rng(0)).unwrap().input_locale, "0409:00000409");
+        assert_eq!(
+            resolve(&profile, &vm(), &mut rng(0)).unwrap().input_locale,
+            "0409:00000409"
+        );
         profile.locale.input_locales = vec!["041f:0000041f".to_owned()];
-        assert_eq!(resolve(&profile, &vm(), &mut rng(0)).unwrap().input_locale, "041f:0000041f");
+        assert_eq!(
+            resolve(&profile, &vm(), &mut rng(0)).unwrap().input_locale,
+            "041f:0000041f"
+        );
         profile.locale.keyboard_layouts = vec![
-            KeyboardLayout { language: "0409".to_owned(), layout: "00000409".to_owned() },
-            KeyboardLayout { language: "0419".to_owned(), layout: "00000419".to_owned() },
+            KeyboardLayout {
+                language: "0409".to_owned(),
+                layout: "00000409".to_owned(),
+            },
+            KeyboardLayout {
+                language: "0419".to_owned(),
+                layout: "00000419".to_owned(),
+            },
         ];
         assert_eq!(
             resolve(&profile, &vm(), &mut rng(0)).unwrap().input_locale,
@@ -617,7 +643,11 @@ mod tests {
             let random = &r.packages[2..];
             // Up to 3 picks from the pool minus the fixed "A"; "B" may be picked and dropped.
             assert!(random.len() <= 3, "{:?}", r.packages);
-            assert!(random.iter().all(|p| pool.contains(p) && p != "A" && p != "B"));
+            assert!(
+                random
+                    .iter()
+                    .all(|p| pool.contains(p) && p != "A" && p != "B")
+            );
         }
         profile.software_removal.mode = RemovalMode::Fixed;
         let r = resolve(&profile, &vm(), &mut rng(0)).unwrap();
@@ -632,17 +662,35 @@ mod tests {
     fn visual_effects_by_mode() {
         let mut profile = UnattendProfileConfig::default();
         let r = resolve(&profile, &vm(), &mut rng(0)).unwrap();
-        assert!(r.visual_effects.unwrap().iter().all(|(_, on)| !on), "performance = all off");
+        assert!(
+            r.visual_effects.unwrap().iter().all(|(_, on)| !on),
+            "performance = all off"
+        );
         profile.visual_effects.mode = VisualEffectsMode::Balanced;
-        assert!(resolve(&profile, &vm(), &mut rng(0)).unwrap().visual_effects.is_none());
+        assert!(
+            resolve(&profile, &vm(), &mut rng(0))
+                .unwrap()
+                .visual_effects
+                .is_none()
+        );
         profile.visual_effects.mode = VisualEffectsMode::Custom;
         profile.visual_effects.font_smoothing = Some(true);
-        let effects = resolve(&profile, &vm(), &mut rng(0)).unwrap().visual_effects.unwrap();
-        let on: Vec<VisualEffect> = effects.iter().filter(|(_, on)| *on).map(|(e, _)| *e).collect();
+        let effects = resolve(&profile, &vm(), &mut rng(0))
+            .unwrap()
+            .visual_effects
+            .unwrap();
+        let on: Vec<VisualEffect> = effects
+            .iter()
+            .filter(|(_, on)| *on)
+            .map(|(e, _)| *e)
+            .collect();
         assert_eq!(on, [VisualEffect::FontSmoothing]);
         profile.visual_effects.mode = VisualEffectsMode::CustomRandomize;
         let mixed = (0..10).any(|s| {
-            let effects = resolve(&profile, &vm(), &mut rng(s)).unwrap().visual_effects.unwrap();
+            let effects = resolve(&profile, &vm(), &mut rng(s))
+                .unwrap()
+                .visual_effects
+                .unwrap();
             effects.iter().any(|(_, on)| *on) && effects.iter().any(|(_, on)| !*on)
         });
         assert!(mixed);
@@ -651,7 +699,12 @@ mod tests {
     #[test]
     fn desktop_icons_legacy_fields_imply_custom_mode() {
         let mut profile = UnattendProfileConfig::default();
-        assert!(resolve(&profile, &vm(), &mut rng(0)).unwrap().desktop_icons.is_none());
+        assert!(
+            resolve(&profile, &vm(), &mut rng(0))
+                .unwrap()
+                .desktop_icons
+                .is_none()
+        );
         profile.desktop_icons.recycle_bin = Some(true);
         profile.desktop_icons.start_folders.downloads = Some(false);
         let r = resolve(&profile, &vm(), &mut rng(0)).unwrap();
@@ -665,8 +718,18 @@ mod tests {
     fn legacy_start_exe_launches_the_bootstrap() {
         let mut profile = UnattendProfileConfig::default();
         profile.custom_script.executable = "START.exe".to_owned();
-        assert_eq!(resolve(&profile, &vm(), &mut rng(0)).unwrap().launch_executable, "START.ps1");
+        assert_eq!(
+            resolve(&profile, &vm(), &mut rng(0))
+                .unwrap()
+                .launch_executable,
+            "START.ps1"
+        );
         profile.custom_script.executable = "runner.exe".to_owned();
-        assert_eq!(resolve(&profile, &vm(), &mut rng(0)).unwrap().launch_executable, "runner.exe");
+        assert_eq!(
+            resolve(&profile, &vm(), &mut rng(0))
+                .unwrap()
+                .launch_executable,
+            "runner.exe"
+        );
     }
 }

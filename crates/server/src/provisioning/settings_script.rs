@@ -5,9 +5,9 @@
 //! `-Command` line broke on its own quotes and overran the 1024-character command-line limit.
 //! Profile data enters the script only as single-quoted literals (see [`super::powershell`]).
 
+use super::SETUP_DIR;
 use super::powershell::{quote, string_array};
 use super::resolve::{DesktopIcon, ResolvedProfile, StartFolder, VisualEffect};
-use super::SETUP_DIR;
 
 /// File name of the settings script on the ISO and in `C:\WindowsSetup`.
 pub const SETTINGS_SCRIPT: &str = "FirstLogon.ps1";
@@ -190,7 +190,8 @@ struct Script {
 impl Script {
     fn section(&mut self, title: &str, body: Vec<String>) {
         if !body.is_empty() {
-            self.sections.push(format!("# {title}\n{}\n", body.join("\n")));
+            self.sections
+                .push(format!("# {title}\n{}\n", body.join("\n")));
         }
     }
 }
@@ -275,7 +276,9 @@ pub fn settings_script(resolved: &ResolvedProfile<'_>) -> Option<String> {
         return None;
     }
     let mut out = String::new();
-    out.push_str("# Bot-Mox first-logon settings for this VM. Generated; runs once at first logon.\n");
+    out.push_str(
+        "# Bot-Mox first-logon settings for this VM. Generated; runs once at first logon.\n",
+    );
     out.push_str(PRELUDE);
     for section in &script.sections {
         out.push('\n');
@@ -320,7 +323,8 @@ fn windows_settings(resolved: &ResolvedProfile<'_>) -> Vec<String> {
         ));
     }
     if s.disable_system_restore {
-        lines.push(r"Disable-ComputerRestore -Drive 'C:\' -ErrorAction SilentlyContinue".to_owned());
+        lines
+            .push(r"Disable-ComputerRestore -Drive 'C:\' -ErrorAction SilentlyContinue".to_owned());
     }
     if s.enable_long_paths {
         lines.push(dword(
@@ -397,8 +401,16 @@ fn privacy(resolved: &ResolvedProfile<'_>) -> Vec<String> {
         ));
     }
     if p.disable_activity_history {
-        for name in ["EnableActivityFeed", "PublishUserActivities", "UploadUserActivities"] {
-            lines.push(dword(r"HKLM:\SOFTWARE\Policies\Microsoft\Windows\System", name, 0));
+        for name in [
+            "EnableActivityFeed",
+            "PublishUserActivities",
+            "UploadUserActivities",
+        ] {
+            lines.push(dword(
+                r"HKLM:\SOFTWARE\Policies\Microsoft\Windows\System",
+                name,
+                0,
+            ));
         }
     }
     if p.disable_tailored_experiences {
@@ -474,7 +486,7 @@ pub fn settings_script_path() -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::field_reassign_with_default)]
 
     use botmox_contract::provisioning::{
         DesktopIconsMode, ProvisionVm, RemovalMode, UnattendProfileConfig, VisualEffectsMode,
@@ -531,8 +543,10 @@ mod tests {
     fn package_names_are_quoted_data() {
         let mut profile = nothing_to_do();
         profile.software_removal.mode = RemovalMode::Fixed;
-        profile.software_removal.fixed_packages =
-            vec!["Microsoft.BingNews".to_owned(), "Evil'; Remove-Item C:\\ -Recurse; '".to_owned()];
+        profile.software_removal.fixed_packages = vec![
+            "Microsoft.BingNews".to_owned(),
+            "Evil'; Remove-Item C:\\ -Recurse; '".to_owned(),
+        ];
         let text = script(&profile).unwrap();
         assert!(text.contains(
             "$packages = @('Microsoft.BingNews', 'Evil''; Remove-Item C:\\ -Recurse; ''')"
@@ -547,15 +561,23 @@ mod tests {
         assert!(text.contains(
             "Set-Reg 'HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows Defender' 'DisableAntiSpyware' 'DWord' 1"
         ));
-        assert!(text.contains("Set-Reg 'HKCU:\\Control Panel\\Accessibility\\StickyKeys' 'Flags' 'String' '506'"));
-        assert!(!text.contains("fDenyTSConnections"), "RDP is off by default");
+        assert!(text.contains(
+            "Set-Reg 'HKCU:\\Control Panel\\Accessibility\\StickyKeys' 'Flags' 'String' '506'"
+        ));
+        assert!(
+            !text.contains("fDenyTSConnections"),
+            "RDP is off by default"
+        );
         assert!(text.contains("Set-WinHomeLocation -GeoId 235"));
         // Performance mode: every effect off, each exactly once.
         assert!(text.contains("'MinAnimate' 'String' '0'"));
         assert!(text.contains("'IconsOnly' 'DWord' 1"));
         assert!(text.contains("Set-Spi 0x101B $false"));
         assert_eq!(text.matches("Set-Spi 0x").count(), 8);
-        assert!(text.contains("Microsoft Edge.lnk"), "deleted even in default icon mode");
+        assert!(
+            text.contains("Microsoft Edge.lnk"),
+            "deleted even in default icon mode"
+        );
         assert!(!text.contains("HideDesktopIcons"));
     }
 

@@ -3,12 +3,13 @@
 //! Passes: `windowsPE` (language, disk, image, key), `offlineServicing` (only when UAC is
 //! disabled), `specialize` (computer name, time zone, registry tweaks that must precede OOBE)
 //! and `oobeSystem` (OOBE switches, the local account, auto-logon, first-logon commands).
-//! All text goes through quick-xml's escaping; text XML 1.0 cannot carry is refused.
+//! All text goes through quick-xml's escaping; characters XML 1.0 cannot carry are refused.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use botmox_contract::provisioning::PartitionStyle;
 use quick_xml::Writer;
+use quick_xml::escape::partial_escape;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
 use super::ProvisioningError;
@@ -62,10 +63,7 @@ pub fn render_autounattend(
 ) -> Result<String, ProvisioningError> {
     let mut xml = Xml::new();
     xml.declaration()?;
-    xml.open_with(
-        "unattend",
-        &[("xmlns", UNATTEND_NS), ("xmlns:wcm", WCM_NS)],
-    )?;
+    xml.open_with("unattend", &[("xmlns", UNATTEND_NS), ("xmlns:wcm", WCM_NS)])?;
     windows_pe(&mut xml, resolved)?;
     if resolved.profile.windows_settings.disable_uac {
         xml.pass("offlineServicing", |xml| {
@@ -103,12 +101,15 @@ fn windows_pe(xml: &mut Xml, r: &ResolvedProfile<'_>) -> Result<(), Provisioning
             xml.close("UserData")?;
             if p.windows.bypass_hardware_checks {
                 // Windows 11 Setup reads these from the WinPE registry before its checks.
-                let paths: Vec<String> = ["BypassTPMCheck", "BypassSecureBootCheck", "BypassRAMCheck"]
-                    .iter()
-                    .map(|v| {
-                        format!(r"reg add HKLM\SYSTEM\Setup\LabConfig /v {v} /t REG_DWORD /d 1 /f")
-                    })
-                    .collect();
+                let paths: Vec<String> =
+                    ["BypassTPMCheck", "BypassSecureBootCheck", "BypassRAMCheck"]
+                        .iter()
+                        .map(|v| {
+                            format!(
+                                r"reg add HKLM\SYSTEM\Setup\LabConfig /v {v} /t REG_DWORD /d 1 /f"
+                            )
+                        })
+                        .collect();
                 run_synchronous(xml, &paths)?;
             }
             Ok(())
@@ -140,7 +141,11 @@ fn disk_configuration(xml: &mut Xml, r: &ResolvedProfile<'_>) -> Result<(), Prov
     xml.leaf("WillWipeDisk", "true")?;
     xml.open("CreatePartitions")?;
     let created: Vec<(&str, Option<&str>)> = match disk.partition_style {
-        PartitionStyle::Gpt => vec![("EFI", Some(&system_mb)), ("MSR", Some("16")), ("Primary", None)],
+        PartitionStyle::Gpt => vec![
+            ("EFI", Some(&system_mb)),
+            ("MSR", Some("16")),
+            ("Primary", None),
+        ],
         PartitionStyle::Mbr => vec![("Primary", Some(&system_mb)), ("Primary", None)],
     };
     for (i, (kind, size)) in created.iter().enumerate() {
@@ -309,10 +314,22 @@ fn oobe_system(
             let oobe = &p.oobe;
             xml.open("OOBE")?;
             xml.leaf("HideEULAPage", bool_text(oobe.hide_eula_page))?;
-            xml.leaf("HideLocalAccountScreen", bool_text(oobe.hide_local_account_screen))?;
-            xml.leaf("HideOEMRegistrationScreen", bool_text(oobe.hide_oem_registration))?;
-            xml.leaf("HideOnlineAccountScreens", bool_text(oobe.hide_online_account_screens))?;
-            xml.leaf("HideWirelessSetupInOOBE", bool_text(oobe.hide_wireless_setup))?;
+            xml.leaf(
+                "HideLocalAccountScreen",
+                bool_text(oobe.hide_local_account_screen),
+            )?;
+            xml.leaf(
+                "HideOEMRegistrationScreen",
+                bool_text(oobe.hide_oem_registration),
+            )?;
+            xml.leaf(
+                "HideOnlineAccountScreens",
+                bool_text(oobe.hide_online_account_screens),
+            )?;
+            xml.leaf(
+                "HideWirelessSetupInOOBE",
+                bool_text(oobe.hide_wireless_setup),
+            )?;
             xml.leaf("ProtectYourPC", &oobe.protect_your_pc.to_string())?;
             xml.close("OOBE")?;
 
@@ -381,7 +398,8 @@ impl Xml {
             )));
         }
         self.open(name)?;
-        self.event(Event::Text(BytesText::new(text)))?;
+        // Text content needs only `&`, `<` and `>` escaped; quotes stay readable.
+        self.event(Event::Text(BytesText::from_escaped(partial_escape(text))))?;
         self.close(name)
     }
 
@@ -421,7 +439,7 @@ fn is_xml_char(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::field_reassign_with_default)]
 
     use botmox_contract::provisioning::{ProvisionVm, UnattendProfileConfig};
     use rand::SeedableRng;
@@ -459,7 +477,10 @@ mod tests {
         assert_eq!(String::from_utf16(&units).unwrap(), "Şifre€Password");
     }
 
-    fn render(profile: &UnattendProfileConfig, commands: &[LogonCommand]) -> Result<String, ProvisioningError> {
+    fn render(
+        profile: &UnattendProfileConfig,
+        commands: &[LogonCommand],
+    ) -> Result<String, ProvisioningError> {
         let vm = ProvisionVm {
             vm_uuid: "vm-1".to_owned(),
             vm_name: None,
@@ -475,19 +496,26 @@ mod tests {
         let mut profile = UnattendProfileConfig::default();
         profile.user.display_name = Some("Tom & \"Jerry\" <bots>".to_owned());
         let xml = render(&profile, &[]).unwrap();
-        assert!(xml.contains("<DisplayName>Tom &amp; &quot;Jerry&quot; &lt;bots&gt;</DisplayName>"));
+        assert!(xml.contains("<DisplayName>Tom &amp; \"Jerry\" &lt;bots&gt;</DisplayName>"));
 
         let bad = [LogonCommand {
             command_line: "echo \u{1}".to_owned(),
             description: "x".to_owned(),
         }];
-        assert!(matches!(render(&profile, &bad), Err(ProvisioningError::XmlText(_))));
+        assert!(matches!(
+            render(&profile, &bad),
+            Err(ProvisioningError::XmlText(_))
+        ));
     }
 
     #[test]
     fn offline_servicing_only_when_uac_is_disabled() {
         let mut profile = UnattendProfileConfig::default();
-        assert!(render(&profile, &[]).unwrap().contains("<settings pass=\"offlineServicing\">"));
+        assert!(
+            render(&profile, &[])
+                .unwrap()
+                .contains("<settings pass=\"offlineServicing\">")
+        );
         profile.windows_settings.disable_uac = false;
         assert!(!render(&profile, &[]).unwrap().contains("offlineServicing"));
     }
