@@ -215,8 +215,9 @@ fn custom_user_name<'a>(
     }
 }
 
-/// Local user names: 1–20 characters, none of `" / \ [ ] : ; | = , + * ? < > @`, not only dots
-/// and spaces, no surrounding spaces, and not one of the built-in accounts.
+/// Local user names: 1–20 characters, none of `" / \ [ ] : ; | = , + * ? < > @` (Windows' list)
+/// nor `%` (cmd would expand it), not only dots and spaces, no surrounding spaces, and not one of
+/// the built-in accounts.
 pub fn check_user_name(name: &str) -> garde::Result {
     let count = name.chars().count();
     if count == 0 || count > USER_NAME_MAX {
@@ -1089,7 +1090,8 @@ fn command_text(kind: &CommandKind) -> impl FnOnce(&String, &()) -> garde::Resul
 #[serde(default)]
 pub struct CustomScriptConfig {
     /// File in `C:\WindowsSetup` launched at the end of the first logon: `.ps1`, `.exe`,
-    /// `.cmd` or `.bat`. The generated bootstrap is `START.ps1`.
+    /// `.cmd` or `.bat`. The generated bootstrap is `START.ps1`; the original's default
+    /// `START.exe`, which no ISO ever carried, launches `START.ps1` too.
     #[garde(custom(executable_name))]
     pub executable: String,
     /// Seconds to wait before launching it.

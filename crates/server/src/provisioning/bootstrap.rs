@@ -3,7 +3,9 @@
 
 use std::net::IpAddr;
 
-use botmox_contract::provisioning::{NetworkMode, ProvisionVm, netmask_prefix_len};
+/// Netmask to prefix length (`255.255.254.0` or `/23` → 23), shared with input validation.
+pub use botmox_contract::provisioning::netmask_prefix_len;
+use botmox_contract::provisioning::{NetworkMode, ProvisionVm};
 use serde::Serialize;
 use url::{Host, Url};
 
@@ -465,6 +467,26 @@ mod tests {
         assert!(
             !format!("{file:?}").contains("tok.en"),
             "Debug redacts the token"
+        );
+    }
+
+    #[test]
+    fn prefix_length_from_dotted_or_cidr_netmasks() {
+        let profile = UnattendProfileConfig::default();
+        for (mask, prefix) in [
+            ("255.255.255.0", 24),
+            ("255.255.255.252", 30),
+            ("255.255.240.0", 20),
+            ("/16", 16),
+            ("8", 8),
+        ] {
+            let ip = provision_ip(&resolved(&profile), &vm(Some(ip(mask, &[])))).unwrap();
+            assert_eq!(ip.unwrap().prefix_length, prefix, "{mask}");
+        }
+        assert_eq!(
+            netmask_prefix_len("255.255.0.255").ok(),
+            None,
+            "non-contiguous"
         );
     }
 

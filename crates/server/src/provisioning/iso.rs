@@ -236,6 +236,15 @@ mod tests {
         let svd = &image[17 * SECTOR..18 * SECTOR];
         assert_eq!(&svd[0..7], b"\x02CD001\x01");
         assert_eq!(&svd[88..91], b"%/E");
+        let label: Vec<u16> = svd[40..60]
+            .chunks_exact(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+            .collect();
+        assert_eq!(
+            String::from_utf16(&label).unwrap(),
+            "BOTMOX_CFG",
+            "Joliet label (UCS-2)"
+        );
         let root = &svd[156..190];
         let joliet: Vec<(u32, u32, String)> =
             records(&image, u32_both(&root[2..10]).0, u32_both(&root[10..18]).0)
