@@ -8,6 +8,7 @@ pub mod envelope;
 pub mod error_code;
 pub mod health;
 pub mod pagination;
+pub mod provisioning;
 pub mod validation;
 pub mod vm_ops;
 

@@ -12,6 +12,7 @@ pub mod health;
 pub mod objects;
 pub mod observability;
 pub mod pagination;
+pub mod provisioning;
 pub mod ratelimit;
 pub mod response;
 pub mod vm_ops;

@@ -1,0 +1,2 @@
+﻿$ErrorActionPreference = 'Stop'
+Get-Date | Out-File C:\WindowsSetup\date.txt
