@@ -105,7 +105,7 @@ pub enum Outbound {
     #[serde(rename = "agent.command.assigned")]
     Assigned {
         ts: String,
-        command: Option<CommandRecord>,
+        command: Option<Box<CommandRecord>>,
     },
     #[serde(rename = "agent.command.ack")]
     Ack {

@@ -44,6 +44,8 @@ pub struct AppState {
     pub events: Arc<EventLog>,
     pub metrics: PrometheusHandle,
     pub started: Instant,
+    /// Flips to true when the server stops: long-lived streams and sockets end themselves.
+    pub shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -78,6 +80,7 @@ impl AppState {
             events,
             metrics: observability::metrics::handle(),
             started: Instant::now(),
+            shutdown: tokio::sync::watch::channel(false).0,
         })
     }
 }
@@ -305,6 +308,8 @@ fn cors(config: &Config) -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
 /// A running server.
 pub struct Server {
     pub addr: SocketAddr,
@@ -332,7 +337,8 @@ impl Server {
             .await
             .with_context(|| format!("binding {listen} (BOTMOX_LISTEN)"))?;
         let addr = listener.local_addr()?;
-        let (shutdown, mut stop) = tokio::sync::watch::channel(false);
+        let shutdown = state.shutdown.clone();
+        let mut stop = shutdown.subscribe();
         let app = router(state.clone());
         spawn_background(&state, stop.clone());
         let handle = tokio::spawn(async move {
@@ -364,14 +370,26 @@ impl Server {
     /// Stops accepting, finishes in-flight requests, and waits.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
-        let _ = self.handle.await;
+        Self::join(self.handle).await;
         self.state.agents.flush_heartbeats().await;
     }
 
     /// Serves until the task ends (after `stop` from elsewhere or an error).
     pub async fn wait(self) {
-        let _ = self.handle.await;
+        Self::join(self.handle).await;
         self.state.agents.flush_heartbeats().await;
+    }
+
+    /// Waits for in-flight requests, but not forever: a client that keeps a connection open
+    /// past the grace period is cut off.
+    async fn join(mut handle: JoinHandle<()>) {
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut handle)
+            .await
+            .is_err()
+        {
+            tracing::warn!("connections still open after the shutdown grace period; closing them");
+            handle.abort();
+        }
     }
 
     pub fn shutdown_handle(&self) -> tokio::sync::watch::Sender<bool> {

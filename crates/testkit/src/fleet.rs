@@ -106,10 +106,10 @@ impl SimAgent {
 
     /// Waits for a frame of this `type`, keeping the others for later.
     pub async fn expect(&mut self, ty: &str, timeout: Duration) -> anyhow::Result<Value> {
-        if let Some(pos) = self.buffered.iter().position(|v| v["type"] == ty) {
-            if let Some(v) = self.buffered.remove(pos) {
-                return Ok(v);
-            }
+        if let Some(pos) = self.buffered.iter().position(|v| v["type"] == ty)
+            && let Some(v) = self.buffered.remove(pos)
+        {
+            return Ok(v);
         }
         let deadline = tokio::time::Instant::now() + timeout;
         loop {

@@ -254,7 +254,7 @@ impl AgentStore {
         let mut binds: Vec<Bind> = Vec::new();
         let mut sql = String::from("UPDATE agents SET last_seen_at = CASE id");
         for (id, seen, _) in beats {
-            sql.push_str(&format!(" WHEN {} THEN {}", p.next(), p.next()));
+            sql.push_str(&format!(" WHEN {} THEN {}", p.mark(), p.mark()));
             binds.push(Bind::Text(id.clone()));
             binds.push(Bind::Int(*seen));
         }
@@ -263,7 +263,7 @@ impl AgentStore {
             sql.push_str(", metadata = CASE id");
             for (id, _, meta) in beats {
                 if let Some(m) = meta {
-                    sql.push_str(&format!(" WHEN {} THEN {}", p.next(), p.next()));
+                    sql.push_str(&format!(" WHEN {} THEN {}", p.mark(), p.mark()));
                     binds.push(Bind::Text(id.clone()));
                     binds.push(Bind::Text(m.clone()));
                 }
@@ -274,7 +274,7 @@ impl AgentStore {
             .iter()
             .map(|(id, _, _)| {
                 binds.push(Bind::Text(id.clone()));
-                p.next()
+                p.mark()
             })
             .collect();
         sql.push_str(&format!(

@@ -53,7 +53,7 @@ macro_rules! bind_all {
 pub struct Placeholders(usize);
 
 impl Placeholders {
-    pub fn next(&mut self) -> String {
+    pub fn mark(&mut self) -> String {
         self.0 += 1;
         format!("${}", self.0)
     }

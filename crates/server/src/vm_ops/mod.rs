@@ -343,7 +343,28 @@ async fn events(
     ValidQuery(q): ValidQuery<EventsQuery>,
 ) -> ApiResult<Response> {
     let after = last_event_id(&q, &headers)?;
-    let stream = event_stream(state.events.clone(), caller, q, after);
+    // Subscribe and fix the starting point before answering, so nothing written after the
+    // response starts can be missed; live-only streams start after the newest stored event.
+    let live = state.events.subscribe();
+    let start = if after > 0 {
+        after
+    } else {
+        state
+            .events
+            .store()
+            .max_event_id()
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?
+    };
+    let stream = event_stream(
+        state.events.clone(),
+        live,
+        start,
+        caller,
+        q,
+        after,
+        state.shutdown.subscribe(),
+    );
     let mut resp = Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(SSE_HEARTBEAT).text("heartbeat"))
         .into_response();
@@ -381,27 +402,20 @@ fn sse_event(ev: &store::EventRow) -> Event {
         .data(data.to_string())
 }
 
+/// Replays from the table, then follows the node's fan-out; a subscriber that falls behind
+/// replays the gap from the table again. Ends when the server shuts down.
 fn event_stream(
     log: Arc<events::EventLog>,
+    mut live: tokio::sync::broadcast::Receiver<Arc<store::EventRow>>,
+    start: i64,
     caller: Principal,
     q: EventsQuery,
     after: i64,
-) -> impl Stream<Item = Result<Event, Infallible>> {
-    async_stream(log, caller, q, after)
-}
-
-/// Replays from the table, then follows the node's fan-out; a subscriber that falls behind
-/// replays the gap from the table again.
-fn async_stream(
-    log: Arc<events::EventLog>,
-    caller: Principal,
-    q: EventsQuery,
-    after: i64,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     use tokio::sync::broadcast::error::RecvError;
     let (tx, rx) = tokio::sync::mpsc::channel::<Event>(256);
     tokio::spawn(async move {
-        let mut live = log.subscribe();
         if tx
             .send(Event::default().comment("connected"))
             .await
@@ -409,24 +423,16 @@ fn async_stream(
         {
             return;
         }
-        // Live-only streams start after the newest stored event, not after what this node
-        // happens to have fanned out so far.
-        let mut cursor = if after > 0 {
-            after
-        } else {
-            match log.store().max_event_id().await {
-                Ok(id) => id,
-                Err(err) => {
-                    tracing::warn!(error = %err, "reading the event log failed");
-                    return;
-                }
-            }
-        };
+        let mut cursor = start;
         if after > 0 && !replay(&log, &caller, &q, &mut cursor, &tx).await {
             return;
         }
         loop {
-            match live.recv().await {
+            let next = tokio::select! {
+                n = live.recv() => n,
+                _ = shutdown.changed() => return,
+            };
+            match next {
                 Ok(ev) => {
                     if ev.id <= cursor {
                         continue;
@@ -489,8 +495,10 @@ async fn replay(
     true
 }
 
+type Infallibly = fn(Event) -> Result<Event, Infallible>;
+
 trait MapOk: Stream<Item = Event> + Sized {
-    fn map_ok(self) -> futures::stream::Map<Self, fn(Event) -> Result<Event, Infallible>> {
+    fn map_ok(self) -> futures::stream::Map<Self, Infallibly> {
         futures::StreamExt::map(self, Ok)
     }
 }
@@ -570,12 +578,13 @@ async fn agent_socket(
         max_inflight: ws::SessionParams::clamp_inflight(q.max_inflight),
     };
     let svc = state.vm_ops.clone();
+    let shutdown = state.shutdown.subscribe();
     Ok(upgrade
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
         .max_write_buffer_size(1024 * 1024)
         .max_message_size(256 * 1024)
         .max_frame_size(256 * 1024)
-        .on_upgrade(move |socket| ws::run(socket, svc, params))
+        .on_upgrade(move |socket| ws::run(socket, svc, params, shutdown))
         .into_response())
 }

@@ -78,6 +78,7 @@ pub struct EventRow {
 }
 
 /// A conditional update: `SET …` applied to rows matching `WHERE …`, both with binds.
+#[derive(Default)]
 pub struct Change {
     pub set: Vec<(&'static str, Bind)>,
     /// Extra raw assignments (e.g. `lease_epoch = lease_epoch + 1`).
@@ -88,12 +89,7 @@ pub struct Change {
 
 impl Change {
     pub fn new() -> Self {
-        Self {
-            set: Vec::new(),
-            set_raw: Vec::new(),
-            conditions: Vec::new(),
-            limit_ids: None,
-        }
+        Self::default()
     }
 
     pub fn set(mut self, col: &'static str, value: Bind) -> Self {
@@ -117,7 +113,7 @@ impl Change {
         let mut binds = Vec::new();
         let mut sets: Vec<String> = Vec::new();
         for (col, v) in &self.set {
-            sets.push(format!("{col} = {}", p.next()));
+            sets.push(format!("{col} = {}", p.mark()));
             binds.push(v.clone());
         }
         sets.extend(self.set_raw.iter().map(|s| (*s).to_owned()));
@@ -126,7 +122,7 @@ impl Change {
             let mut out = String::new();
             for ch in cond.chars() {
                 if ch == '?' {
-                    out.push_str(&p.next());
+                    out.push_str(&p.mark());
                 } else {
                     out.push(ch);
                 }
@@ -139,7 +135,7 @@ impl Change {
                 .iter()
                 .map(|id| {
                     binds.push(Bind::Text(id.clone()));
-                    p.next()
+                    p.mark()
                 })
                 .collect();
             wheres.push(format!("id IN ({})", marks.join(", ")));
@@ -186,7 +182,7 @@ fn event_values(rows: &[CommandRow], now: i64) -> (String, Vec<Bind>) {
     let mut binds = Vec::new();
     let mut tuples = Vec::new();
     for r in rows {
-        let marks: Vec<String> = (0..6).map(|_| p.next()).collect();
+        let marks: Vec<String> = (0..6).map(|_| p.mark()).collect();
         tuples.push(format!("({})", marks.join(", ")));
         binds.push(Bind::Text(r.tenant_id.clone()));
         binds.push(Bind::Text(r.agent_id.clone()));
@@ -297,7 +293,7 @@ impl CommandStore {
         let mut binds = vec![Bind::Text(f.tenant_id.to_owned())];
         let mut sql = format!(
             "SELECT * FROM agent_commands WHERE tenant_id = {}",
-            p.next()
+            p.mark()
         );
         for (col, v) in [
             ("agent_id", f.agent_id),
@@ -306,12 +302,12 @@ impl CommandStore {
             ("created_by", f.created_by),
         ] {
             if let Some(v) = v {
-                sql.push_str(&format!(" AND {col} = {}", p.next()));
+                sql.push_str(&format!(" AND {col} = {}", p.mark()));
                 binds.push(Bind::Text(v.to_owned()));
             }
         }
         if let Some((queued, id)) = f.after {
-            let (a, b, c) = (p.next(), p.next(), p.next());
+            let (a, b, c) = (p.mark(), p.mark(), p.mark());
             sql.push_str(&format!(
                 " AND (queued_at < {a} OR (queued_at = {b} AND id < {c}))"
             ));
@@ -319,7 +315,7 @@ impl CommandStore {
         }
         sql.push_str(&format!(
             " ORDER BY queued_at DESC, id DESC LIMIT {}",
-            p.next()
+            p.mark()
         ));
         binds.push(Bind::Int(f.limit as i64));
         crate::with_pool!(self.db, |pool| {
@@ -416,14 +412,14 @@ impl CommandStore {
         let mut out = String::new();
         for ch in cond.chars() {
             if ch == '?' {
-                out.push_str(&p.next());
+                out.push_str(&p.mark());
             } else {
                 out.push(ch);
             }
         }
         let sql = format!(
             "SELECT * FROM agent_commands WHERE {out} ORDER BY queued_at LIMIT {}",
-            p.next()
+            p.mark()
         );
         let mut binds = binds;
         binds.push(Bind::Int(limit));
@@ -440,16 +436,16 @@ impl CommandStore {
     pub async fn events(&self, f: EventFilter<'_>) -> Result<Vec<EventRow>, sqlx::Error> {
         let mut p = Placeholders::default();
         let mut binds = vec![Bind::Int(f.after_id)];
-        let mut sql = format!("SELECT * FROM command_events WHERE id > {}", p.next());
+        let mut sql = format!("SELECT * FROM command_events WHERE id > {}", p.mark());
         if let Some(up_to) = f.up_to {
-            sql.push_str(&format!(" AND id <= {}", p.next()));
+            sql.push_str(&format!(" AND id <= {}", p.mark()));
             binds.push(Bind::Int(up_to));
         }
         if let Some(t) = f.tenant_id {
-            sql.push_str(&format!(" AND tenant_id = {}", p.next()));
+            sql.push_str(&format!(" AND tenant_id = {}", p.mark()));
             binds.push(Bind::Text(t.to_owned()));
         }
-        sql.push_str(&format!(" ORDER BY id LIMIT {}", p.next()));
+        sql.push_str(&format!(" ORDER BY id LIMIT {}", p.mark()));
         binds.push(Bind::Int(f.limit));
         crate::with_pool!(self.db, |pool| {
             crate::bind_all!(

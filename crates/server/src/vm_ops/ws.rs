@@ -83,7 +83,12 @@ struct Session {
     connected_at: i64,
 }
 
-pub async fn run(socket: WebSocket, svc: Arc<VmOpsService>, p: SessionParams) {
+pub async fn run(
+    socket: WebSocket,
+    svc: Arc<VmOpsService>,
+    p: SessionParams,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
     let (mut sink, mut stream) = socket.split();
     let (out, mut out_rx) = mpsc::channel::<Message>(64);
     let writer = tokio::spawn(async move {
@@ -165,6 +170,11 @@ pub async fn run(socket: WebSocket, svc: Arc<VmOpsService>, p: SessionParams) {
                     s.send(frame(&Outbound::Assigned { ts: ts(), command: None })).await;
                 }
             }
+            _ = shutdown.changed() => {
+                // 1012: the agent reconnects (to another node or after the restart).
+                s.send(Message::Close(Some(CloseFrame { code: 1012, reason: Utf8Bytes::from_static("server restarting") }))).await;
+                break "server shutting down";
+            }
             _ = ping.tick() => {
                 if last_heard.elapsed() > PING_INTERVAL * 2 {
                     break "no pong: half-open socket";
@@ -225,7 +235,7 @@ impl Session {
                 }
                 self.send(frame(&Outbound::Assigned {
                     ts: ts(),
-                    command: Some(command),
+                    command: Some(Box::new(command)),
                 }))
                 .await;
             }
