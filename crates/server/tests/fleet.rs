@@ -351,10 +351,7 @@ async fn dispatch_checks_ownership_and_presence(db: Db) {
         .await
         .assert_error(StatusCode::NOT_FOUND, "VM_OPS_COMMAND_NOT_FOUND");
     let admin = app.admin_token().await;
-    assert_eq!(
-        command(&app, &admin, &id).await["created_by"].is_string(),
-        true
-    );
+    assert!(command(&app, &admin, &id).await["created_by"].is_string());
 }
 db_test!(dispatch_checks_ownership_and_presence);
 
