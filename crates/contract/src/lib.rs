@@ -2,10 +2,13 @@
 //! the tests. Nothing here does I/O.
 
 pub mod auth;
+pub mod bots;
 pub mod envelope;
 pub mod error_code;
+pub mod fields;
 pub mod health;
 pub mod pagination;
+pub mod resources;
 pub mod validation;
 
 pub use envelope::{ApiErrorBody, ErrorEnvelope, ListMeta, SuccessEnvelope};

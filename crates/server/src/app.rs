@@ -7,7 +7,7 @@ use crate::db::Db;
 use crate::error::envelope_response;
 use crate::objects::Objects;
 use crate::ratelimit::{ApiLimits, FixedWindow, SharedLimits};
-use crate::{auth, health, observability};
+use crate::{auth, bots, health, observability, resources};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -33,6 +33,8 @@ pub struct AppState {
     pub db: Db,
     pub objects: Objects,
     pub auth: Arc<AuthService>,
+    pub bots: Arc<bots::BotsService>,
+    pub resources: Arc<resources::ResourcesService>,
     pub metrics: PrometheusHandle,
     pub started: Instant,
 }
@@ -44,15 +46,34 @@ impl AppState {
         db.migrate().await?;
         let objects = Objects::open(&config.object_store)?;
         let auth = AuthService::new(db.clone(), &config).await?;
+        let (bots, resources) = fleet_services(&db, &config);
         Ok(Self {
             config: Arc::new(config),
             db,
             objects,
             auth,
+            bots,
+            resources,
             metrics: observability::metrics::handle(),
             started: Instant::now(),
         })
     }
+}
+
+/// Bots and resources depend on each other: resources look bots up through the bots store,
+/// bots change their links through the resources service.
+fn fleet_services(
+    db: &Db,
+    config: &Config,
+) -> (Arc<bots::BotsService>, Arc<resources::ResourcesService>) {
+    let bot_store = bots::store::BotStore::new(db.clone());
+    let resources = Arc::new(resources::ResourcesService::new(
+        resources::store::ResourceStore::new(db.clone()),
+        Arc::new(bot_store.clone()),
+        config.expiry_warning_days,
+    ));
+    let bots = Arc::new(bots::BotsService::new(bot_store, resources.clone()));
+    (bots, resources)
 }
 
 /// Every documented route: (public, guarded). Domains add themselves here.
@@ -60,7 +81,10 @@ fn api_routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
     let public = OpenApiRouter::new()
         .merge(health::public_routes())
         .merge(auth::public_routes());
-    let guarded = OpenApiRouter::new().merge(auth::routes());
+    let guarded = OpenApiRouter::new()
+        .merge(auth::routes())
+        .merge(bots::routes())
+        .merge(resources::routes());
     (public, guarded)
 }
 

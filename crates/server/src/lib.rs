@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod bots;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod objects;
 pub mod observability;
 pub mod pagination;
 pub mod ratelimit;
+pub mod resources;
 pub mod response;
 
 pub use app::{AppState, Server};
