@@ -126,7 +126,7 @@ fn live_status(value: &Option<String>, _: &()) -> garde::Result {
     }
 }
 
-fn any_status(value: &String, _: &()) -> garde::Result {
+fn any_status(value: &str, _: &()) -> garde::Result {
     let all: Vec<&str> = BotStatus::ALL.iter().map(|s| s.as_str()).collect();
     one_of(value, &all)
 }
@@ -138,7 +138,7 @@ fn opt_any_status(value: &Option<String>, _: &()) -> garde::Result {
     }
 }
 
-fn check_ban_mechanism(value: &String, _: &()) -> garde::Result {
+fn check_ban_mechanism(value: &str, _: &()) -> garde::Result {
     one_of(value, &BAN_MECHANISMS)
 }
 

@@ -36,7 +36,7 @@ pub fn patch_id(value: &Option<Option<String>>, _ctx: &()) -> garde::Result {
 }
 
 /// Garde rule: a required id.
-pub fn id(value: &String, _ctx: &()) -> garde::Result {
+pub fn id(value: &str, _ctx: &()) -> garde::Result {
     if is_valid_id(value) {
         Ok(())
     } else {

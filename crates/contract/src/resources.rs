@@ -172,9 +172,9 @@ pub struct LicenseWrite {
     pub key: Option<String>,
     /// Free text, e.g. `SIN`, `Baneto`.
     #[garde(custom(opt_not_blank), length(max = 64))]
-    #[serde(default, rename = "type", deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
-    pub license_type: Option<Option<String>>,
+    pub r#type: Option<Option<String>>,
     /// `active` (default), `expired` or `revoked`.
     #[garde(custom(license_status))]
     #[serde(default)]
@@ -208,7 +208,7 @@ impl LicenseWrite {
     pub fn is_empty(&self) -> bool {
         self.id.is_none()
             && self.key.is_none()
-            && self.license_type.is_none()
+            && self.r#type.is_none()
             && self.status.is_none()
             && self.expires_at.is_none()
             && self.bot_ids.is_none()
@@ -220,8 +220,7 @@ impl LicenseWrite {
 pub struct LicenseRecord {
     pub id: String,
     pub key: String,
-    #[serde(rename = "type")]
-    pub license_type: Option<String>,
+    pub r#type: Option<String>,
     pub status: String,
     pub expires_at: Option<String>,
     /// Whole days until expiry, rounded up (negative once expired); null without a date.
@@ -315,8 +314,8 @@ pub struct ProxyWrite {
     pub port: Option<u32>,
     /// `http`, `https` or `socks5` (default).
     #[garde(custom(check_proxy_type))]
-    #[serde(default, rename = "type")]
-    pub proxy_type: Option<String>,
+    #[serde(default)]
+    pub r#type: Option<String>,
     /// Also accepted as `login`.
     #[garde(length(max = 256))]
     #[serde(default, alias = "login", deserialize_with = "nullable")]
@@ -388,7 +387,7 @@ impl ProxyWrite {
             && self.host.is_none()
             && self.ip.is_none()
             && self.port.is_none()
-            && self.proxy_type.is_none()
+            && self.r#type.is_none()
             && self.username.is_none()
             && self.password.is_none()
             && self.provider.is_none()
@@ -410,8 +409,7 @@ pub struct ProxyRecord {
     pub host: String,
     pub ip: Option<String>,
     pub port: u32,
-    #[serde(rename = "type")]
-    pub proxy_type: String,
+    pub r#type: String,
     pub username: Option<String>,
     /// The password for admin/infra callers, `"********"` for others, null when none is set.
     pub password: Option<String>,
@@ -453,8 +451,8 @@ pub struct SubscriptionWrite {
     pub id: Option<String>,
     /// `wow` (default), `bot`, `proxy`, `vpn` or `other`.
     #[garde(custom(check_subscription_type))]
-    #[serde(default, rename = "type")]
-    pub subscription_type: Option<String>,
+    #[serde(default)]
+    pub r#type: Option<String>,
     /// The service's name, e.g. `WoW Game Time`.
     #[garde(custom(opt_not_blank), length(max = 200))]
     #[serde(default, deserialize_with = "nullable")]
@@ -509,7 +507,7 @@ pub struct SubscriptionWrite {
 impl SubscriptionWrite {
     pub fn is_empty(&self) -> bool {
         self.id.is_none()
-            && self.subscription_type.is_none()
+            && self.r#type.is_none()
             && self.service.is_none()
             && self.price.is_none()
             && self.currency.is_none()
@@ -527,8 +525,7 @@ impl SubscriptionWrite {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SubscriptionRecord {
     pub id: String,
-    #[serde(rename = "type")]
-    pub subscription_type: String,
+    pub r#type: String,
     pub service: Option<String>,
     pub price: Option<f64>,
     pub currency: Option<String>,
@@ -609,10 +606,9 @@ pub struct ResourceListQuery {
     #[serde(default)]
     pub status: Option<String>,
     /// The kind's `type`.
-    #[serde(default, rename = "type")]
+    #[serde(default)]
     #[garde(inner(length(min = 1, max = 64)))]
-    #[param(rename = "type")]
-    pub resource_type: Option<String>,
+    pub r#type: Option<String>,
     /// `ok|expiring|expired`.
     #[garde(inner(pattern(r"^(ok|expiring|expired)$")))]
     #[serde(default)]

@@ -539,7 +539,7 @@ impl BotsService {
     {
         let now = now_ms();
         let txn = self.store.begin().await?;
-        let mut m = BotStore::get(&txn, &p.tenant_id, id)
+        let mut m = BotStore::get_for_update(&txn, &p.tenant_id, id)
             .await?
             .ok_or_else(|| not_found(id))?;
         let before = m.clone();

@@ -6,7 +6,7 @@ use crate::resources::store::contains_ci;
 use botmox_contract::bots::{BotStatus, LifecycleStage};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    QueryOrder, QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 pub mod bot {
@@ -190,8 +190,17 @@ impl BotStore {
         &self.db.conn
     }
 
+    /// A write transaction. On SQLite it takes the write lock at BEGIN (IMMEDIATE), so
+    /// concurrent writers wait on the busy timeout instead of failing when a read turns into a
+    /// write; PostgreSQL ignores the mode.
     pub async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
-        self.db.conn.begin().await
+        self.db
+            .conn
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
     }
 
     pub async fn get<C: ConnectionTrait>(
@@ -201,6 +210,19 @@ impl BotStore {
     ) -> Result<Option<bot::Model>, DbErr> {
         Bots::find_by_id((tenant.to_owned(), id.to_owned()))
             .one(conn)
+            .await
+    }
+
+    /// Reads a bot inside a write transaction and locks it (PostgreSQL `FOR UPDATE`), so
+    /// writers of one bot take turns; SQLite transactions are already serialised.
+    pub async fn get_for_update(
+        txn: &DatabaseTransaction,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<bot::Model>, DbErr> {
+        Bots::find_by_id((tenant.to_owned(), id.to_owned()))
+            .lock_exclusive()
+            .one(txn)
             .await
     }
 
@@ -296,7 +318,11 @@ impl BotStore {
             .await
     }
 
-    pub async fn existing_ids(&self, tenant: &str, ids: &[String]) -> Result<Vec<String>, DbErr> {
+    pub async fn existing_ids<C: ConnectionTrait>(
+        conn: &C,
+        tenant: &str,
+        ids: &[String],
+    ) -> Result<Vec<String>, DbErr> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -306,7 +332,7 @@ impl BotStore {
             .filter(B::TenantId.eq(tenant))
             .filter(B::Id.is_in(ids.iter().cloned()))
             .into_tuple()
-            .all(&self.db.conn)
+            .all(conn)
             .await
     }
 
@@ -334,8 +360,13 @@ impl BotStore {
 
 #[async_trait::async_trait]
 impl crate::resources::BotDirectory for BotStore {
-    async fn missing_bots(&self, tenant: &str, ids: &[String]) -> Result<Vec<String>, DbErr> {
-        let found = self.existing_ids(tenant, ids).await?;
+    async fn missing_bots(
+        &self,
+        txn: &DatabaseTransaction,
+        tenant: &str,
+        ids: &[String],
+    ) -> Result<Vec<String>, DbErr> {
+        let found = Self::existing_ids(txn, tenant, ids).await?;
         Ok(ids
             .iter()
             .filter(|id| !found.contains(id))

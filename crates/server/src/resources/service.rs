@@ -20,7 +20,7 @@ use botmox_contract::resources::{
     ResourceKind, ResourceListQuery, ResourceRecord, ResourceStats, ResourceWrite,
     SubscriptionRecord, SubscriptionWrite,
 };
-use sea_orm::{ConnectionTrait, DbErr, SqlErr};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, SqlErr};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -40,8 +40,13 @@ type FieldErrors = BTreeMap<String, Vec<String>>;
 /// What resources need to know about bots, provided by the bots domain.
 #[async_trait::async_trait]
 pub trait BotDirectory: Send + Sync {
-    /// Which of `ids` are not bots of the tenant.
-    async fn missing_bots(&self, tenant: &str, ids: &[String]) -> Result<Vec<String>, DbErr>;
+    /// Which of `ids` are not bots of the tenant, read inside the caller's transaction.
+    async fn missing_bots(
+        &self,
+        txn: &DatabaseTransaction,
+        tenant: &str,
+        ids: &[String],
+    ) -> Result<Vec<String>, DbErr>;
 }
 
 /// The resources a bot holds.
@@ -188,7 +193,7 @@ impl ResourcesService {
             ResourceKind::Licenses => ResourceRecord::License(LicenseRecord {
                 id: m.id.clone(),
                 key: m.license_key.clone().unwrap_or_default(),
-                license_type: m.resource_type.clone(),
+                r#type: m.resource_type.clone(),
                 status: m.status.clone(),
                 expires_at: opt_rfc3339(m.expires_at),
                 days_left: days,
@@ -206,7 +211,7 @@ impl ResourcesService {
                     .port
                     .and_then(|p| u32::try_from(p).ok())
                     .unwrap_or_default(),
-                proxy_type: m.resource_type.clone().unwrap_or_else(|| "socks5".into()),
+                r#type: m.resource_type.clone().unwrap_or_else(|| "socks5".into()),
                 username: m.username.clone(),
                 password: m.password.as_ref().map(|p| {
                     if reveal_secrets {
@@ -235,7 +240,7 @@ impl ResourcesService {
             }),
             ResourceKind::Subscriptions => ResourceRecord::Subscription(SubscriptionRecord {
                 id: m.id.clone(),
-                subscription_type: m.resource_type.clone().unwrap_or_else(|| "wow".into()),
+                r#type: m.resource_type.clone().unwrap_or_else(|| "wow".into()),
                 service: m.service.clone(),
                 price: m.price_cents.map(|c| c as f64 / 100.0),
                 currency: m.currency.clone(),
@@ -367,7 +372,7 @@ impl ResourcesService {
         }
         let filter = ListFilter {
             status: query.status.clone(),
-            resource_type: query.resource_type.as_deref().and_then(clean),
+            resource_type: query.r#type.as_deref().and_then(clean),
             q: query.q.as_deref().and_then(clean),
             expiry,
             assigned: query.assigned,
@@ -517,7 +522,7 @@ impl ResourcesService {
             return Err(empty_payload(RESOURCES_INVALID_BODY));
         }
         let txn = self.store.begin().await?;
-        let mut row = ResourceStore::get(&txn, &p.tenant_id, kind.as_str(), id)
+        let mut row = ResourceStore::get_for_update(&txn, &p.tenant_id, kind.as_str(), id)
             .await?
             .ok_or_else(|| not_found(kind, id))?;
         let links = apply(&mut row, &write)?;
@@ -564,7 +569,7 @@ impl ResourcesService {
         bot_id: &str,
     ) -> ApiResult<ResourceRecord> {
         let txn = self.store.begin().await?;
-        let row = ResourceStore::get(&txn, &p.tenant_id, kind.as_str(), id)
+        let row = ResourceStore::get_for_update(&txn, &p.tenant_id, kind.as_str(), id)
             .await?
             .ok_or_else(|| not_found(kind, id))?;
         let mut bots: Vec<String> = if kind.many_bots() {
@@ -606,9 +611,9 @@ impl ResourcesService {
     }
 
     /// Makes `bots` exactly the bots of a resource.
-    async fn set_resource_links<C: ConnectionTrait>(
+    async fn set_resource_links(
         &self,
-        conn: &C,
+        conn: &DatabaseTransaction,
         tenant: &str,
         kind: ResourceKind,
         resource_id: &str,
@@ -621,7 +626,7 @@ impl ResourcesService {
                 wanted.push(b);
             }
         }
-        let absent = self.bots.missing_bots(tenant, &wanted).await?;
+        let absent = self.bots.missing_bots(conn, tenant, &wanted).await?;
         if let Some(first) = absent.first() {
             return Err(match missing {
                 MissingBot::NotFound => ApiError::not_found(
@@ -961,7 +966,7 @@ fn apply_license(
     if let Some(k) = &w.key {
         m.license_key = clean(k);
     }
-    patch_text(&mut m.resource_type, &w.license_type);
+    patch_text(&mut m.resource_type, &w.r#type);
     apply_common(m, &w.status, &w.expires_at, &w.notes);
     if m.license_key.is_none() {
         errors
@@ -982,7 +987,7 @@ fn apply_proxy(
     if let Some(port) = w.port {
         m.port = i32::try_from(port).ok();
     }
-    if let Some(t) = &w.proxy_type {
+    if let Some(t) = &w.r#type {
         m.resource_type = Some(t.to_ascii_lowercase());
     }
     patch_text(&mut m.username, &w.username);
@@ -1031,7 +1036,7 @@ fn apply_proxy(
 }
 
 fn apply_subscription(m: &mut resource::Model, w: &SubscriptionWrite) -> Option<Vec<String>> {
-    if let Some(t) = &w.subscription_type {
+    if let Some(t) = &w.r#type {
         m.resource_type = Some(t.clone());
     }
     patch_text(&mut m.service, &w.service);

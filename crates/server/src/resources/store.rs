@@ -6,7 +6,7 @@ use crate::pagination::PageRequest;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    QueryOrder, QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 pub mod resource {
@@ -128,8 +128,17 @@ impl ResourceStore {
         Self { db }
     }
 
+    /// A write transaction. On SQLite it takes the write lock at BEGIN (IMMEDIATE), so
+    /// concurrent writers wait on the busy timeout instead of failing when a read turns into a
+    /// write; PostgreSQL ignores the mode.
     pub async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
-        self.db.conn.begin().await
+        self.db
+            .conn
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
     }
 
     pub fn conn(&self) -> &sea_orm::DatabaseConnection {
@@ -144,6 +153,20 @@ impl ResourceStore {
     ) -> Result<Option<resource::Model>, DbErr> {
         Resources::find_by_id((tenant.to_owned(), kind.to_owned(), id.to_owned()))
             .one(conn)
+            .await
+    }
+
+    /// Reads a row inside a write transaction and locks it (PostgreSQL `FOR UPDATE`), so
+    /// writers of one resource take turns; SQLite transactions are already serialised.
+    pub async fn get_for_update(
+        txn: &DatabaseTransaction,
+        tenant: &str,
+        kind: &str,
+        id: &str,
+    ) -> Result<Option<resource::Model>, DbErr> {
+        Resources::find_by_id((tenant.to_owned(), kind.to_owned(), id.to_owned()))
+            .lock_exclusive()
+            .one(txn)
             .await
     }
 

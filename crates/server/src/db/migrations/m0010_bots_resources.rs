@@ -1,5 +1,6 @@
 //! Bots, their lifecycle log, resources (licenses, proxies, subscriptions in one typed table
-//! keyed by kind) and the assignments between them.
+//! keyed by kind) and the assignments between them. Tenant ids are not foreign keys: a
+//! principal from an external JWT may name a tenant that has no row in `tenants`.
 
 use super::col;
 use sea_orm_migration::prelude::*;
