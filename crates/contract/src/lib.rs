@@ -4,11 +4,14 @@
 pub mod agent_ws;
 pub mod agents;
 pub mod auth;
+pub mod bots;
 pub mod envelope;
 pub mod error_code;
+pub mod fields;
 pub mod health;
 pub mod pagination;
 pub mod provisioning;
+pub mod resources;
 pub mod validation;
 pub mod vm_ops;
 

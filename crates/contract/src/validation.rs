@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 pub fn field_errors(report: &garde::Report) -> BTreeMap<String, Vec<String>> {
     let mut fields: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (path, error) in report.iter() {
-        let key = path.to_string();
+        // Fields named with raw identifiers (`r#type`) are reported by their wire name.
+        let key = path.to_string().replace("r#", "");
         let key = if key.is_empty() { "_".to_owned() } else { key };
         fields
             .entry(key)

@@ -12,7 +12,7 @@ use crate::ratelimit::{ApiLimits, FixedWindow, SharedLimits};
 use crate::vm_ops::VmOpsService;
 use crate::vm_ops::events::EventLog;
 use crate::vm_ops::store::CommandStore;
-use crate::{agents, auth, health, observability, vm_ops};
+use crate::{agents, auth, bots, health, observability, resources, vm_ops};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -42,6 +42,8 @@ pub struct AppState {
     pub agents: Arc<AgentsService>,
     pub vm_ops: Arc<VmOpsService>,
     pub events: Arc<EventLog>,
+    pub bots: Arc<bots::BotsService>,
+    pub resources: Arc<resources::ResourcesService>,
     pub metrics: PrometheusHandle,
     pub started: Instant,
     /// Flips to true when the server stops: long-lived streams and sockets end themselves.
@@ -69,6 +71,7 @@ impl AppState {
             config.vm_ops.clone(),
         );
         let events = EventLog::start(store).await?;
+        let (bots, resources) = fleet_services(&db, &config);
         Ok(Self {
             config: Arc::new(config),
             db,
@@ -78,11 +81,29 @@ impl AppState {
             agents,
             vm_ops,
             events,
+            bots,
+            resources,
             metrics: observability::metrics::handle(),
             started: Instant::now(),
             shutdown: tokio::sync::watch::channel(false).0,
         })
     }
+}
+
+/// Bots and resources depend on each other: resources look bots up through the bots store,
+/// bots change their links through the resources service.
+fn fleet_services(
+    db: &Db,
+    config: &Config,
+) -> (Arc<bots::BotsService>, Arc<resources::ResourcesService>) {
+    let bot_store = bots::store::BotStore::new(db.clone());
+    let resources = Arc::new(resources::ResourcesService::new(
+        resources::store::ResourceStore::new(db.clone()),
+        Arc::new(bot_store.clone()),
+        config.expiry_warning_days,
+    ));
+    let bots = Arc::new(bots::BotsService::new(bot_store, resources.clone()));
+    (bots, resources)
 }
 
 /// Every documented route: (public, guarded). Domains add themselves here.
@@ -95,7 +116,9 @@ fn api_routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
     let guarded = OpenApiRouter::new()
         .merge(auth::routes())
         .merge(agents::routes())
-        .merge(vm_ops::routes());
+        .merge(vm_ops::routes())
+        .merge(bots::routes())
+        .merge(resources::routes());
     (public, guarded)
 }
 

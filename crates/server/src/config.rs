@@ -145,6 +145,9 @@ pub struct Config {
     /// Create tenant `default` and an admin on first start.
     pub bootstrap_admin: bool,
     pub bootstrap_admin_email: String,
+    /// Days before expiry at which a license, proxy or subscription counts as expiring; the
+    /// one threshold every expiry figure uses.
+    pub expiry_warning_days: u32,
 }
 
 /// A configuration problem, naming the variable at fault.
@@ -448,6 +451,13 @@ impl Config {
                 None => None,
             },
         };
+        let expiry_warning_days: u32 = env.parse("BOTMOX_EXPIRY_WARNING_DAYS", 7)?;
+        if expiry_warning_days > 365 {
+            return Err(invalid(
+                "BOTMOX_EXPIRY_WARNING_DAYS",
+                "must be between 0 and 365",
+            ));
+        }
 
         let log_format = env.one_of(
             "BOTMOX_LOG_FORMAT",
@@ -487,6 +497,7 @@ impl Config {
             sweep_interval: env.millis("BOTMOX_VMOPS_SWEEP_INTERVAL_MS", 30_000, 50)?,
             bootstrap_admin: env.bool("BOTMOX_BOOTSTRAP_ADMIN", true)?,
             bootstrap_admin_email: env.string("BOTMOX_ADMIN_EMAIL", "admin@botmox.local"),
+            expiry_warning_days,
         })
     }
 
@@ -516,6 +527,7 @@ mod tests {
         assert_eq!(cfg.agent_transport, AgentTransport::Ws);
         assert_eq!(cfg.shadow_tenant_id, "shadow-tenant");
         assert_eq!(cfg.vm_ops.dispatch_max_requeues, 2);
+        assert_eq!(cfg.expiry_warning_days, 7);
     }
 
     #[test]
@@ -528,6 +540,9 @@ mod tests {
         let err =
             Config::from_map(&map(&[("BOTMOX_VMOPS_RUNNING_MAX_MS", "5")])).expect_err("must fail");
         assert_eq!(err.variable, "BOTMOX_VMOPS_RUNNING_MAX_MS");
+        let err = Config::from_map(&map(&[("BOTMOX_EXPIRY_WARNING_DAYS", "400")]))
+            .expect_err("must fail");
+        assert_eq!(err.variable, "BOTMOX_EXPIRY_WARNING_DAYS");
     }
 
     #[test]

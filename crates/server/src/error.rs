@@ -93,6 +93,15 @@ impl ApiError {
             .with_details(json!({ "fields": fields }))
     }
 
+    /// A validation failure found by a service rule, in the same shape as [`Self::validation`].
+    pub fn invalid_fields(
+        code: impl Into<Cow<'static, str>>,
+        fields: &std::collections::BTreeMap<String, Vec<String>>,
+    ) -> Self {
+        Self::bad_request(code, "Request validation failed")
+            .with_details(json!({ "fields": fields }))
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Client { status, .. } => *status,

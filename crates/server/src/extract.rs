@@ -38,6 +38,61 @@ where
     }
 }
 
+/// Parses and validates a JSON body whose type is only known inside the handler (e.g. it
+/// depends on a path segment), with the same errors as [`ValidJson`]. An empty body is read
+/// (or `null`) as `{}` when `empty_is_object` (endpoints whose body is optional).
+pub fn json_body<T>(bytes: &[u8], empty_is_object: bool) -> Result<T, ApiError>
+where
+    T: DeserializeOwned + Input,
+{
+    let bytes =
+        if empty_is_object && (bytes.trim_ascii().is_empty() || bytes.trim_ascii() == b"null") {
+            b"{}".as_slice()
+        } else {
+            bytes
+        };
+    let axum::Json(value) = axum::Json::<T>::from_bytes(bytes).map_err(|rejection| {
+        match ApiError::from(rejection) {
+            ApiError::Client { code, message, .. }
+                if code == botmox_contract::error_code::VALIDATION_ERROR =>
+            {
+                ApiError::bad_request(T::INVALID_CODE, message)
+            }
+            other => other,
+        }
+    })?;
+    value
+        .validate()
+        .map_err(|report| ApiError::validation(T::INVALID_CODE, &report))?;
+    Ok(value)
+}
+
+/// A request body kept as bytes for [`json_body`]; an oversized body is a 413 envelope.
+pub struct RawBody(pub bytes::Bytes);
+
+impl<S> FromRequest<S> for RawBody
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        bytes::Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|rejection| {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    crate::error::payload_too_large()
+                } else {
+                    ApiError::bad_request(
+                        botmox_contract::error_code::BAD_REQUEST,
+                        rejection.body_text(),
+                    )
+                }
+            })
+    }
+}
+
 /// A query string, parsed and validated.
 pub struct ValidQuery<T>(pub T);
 

@@ -3,6 +3,7 @@
 pub mod agents;
 pub mod app;
 pub mod auth;
+pub mod bots;
 pub mod bus;
 pub mod config;
 pub mod db;
@@ -14,6 +15,7 @@ pub mod observability;
 pub mod pagination;
 pub mod provisioning;
 pub mod ratelimit;
+pub mod resources;
 pub mod response;
 pub mod vm_ops;
 

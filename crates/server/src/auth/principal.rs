@@ -126,6 +126,12 @@ impl RoleSet for Operator {
     const ROLES: &'static [&'static str] = &[ROLE_API, ROLE_ADMIN, ROLE_INFRA];
 }
 
+/// Any member of a tenant (`admin`, `infra`, `api`, `user`); agents' tokens are kept out.
+pub struct Member;
+impl RoleSet for Member {
+    const ROLES: &'static [&'static str] = &[ROLE_ADMIN, ROLE_INFRA, ROLE_API, ROLE_USER];
+}
+
 /// An agent's own token.
 pub struct AgentRole;
 impl RoleSet for AgentRole {

@@ -3,6 +3,7 @@
 
 mod m0001_foundation;
 mod m0002_fleet;
+mod m0010_bots_resources;
 
 use sea_orm_migration::prelude::*;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_foundation::Migration),
             Box::new(m0002_fleet::Migration),
+            Box::new(m0010_bots_resources::Migration),
         ]
     }
 }
