@@ -2,10 +2,14 @@
 //! the tests. Nothing here does I/O.
 
 pub mod auth;
+pub mod decimal;
 pub mod envelope;
 pub mod error_code;
+pub mod finance;
 pub mod health;
 pub mod pagination;
+pub mod rules;
 pub mod validation;
+pub mod workspace;
 
 pub use envelope::{ApiErrorBody, ErrorEnvelope, ListMeta, SuccessEnvelope};

@@ -7,7 +7,7 @@ use crate::db::Db;
 use crate::error::envelope_response;
 use crate::objects::Objects;
 use crate::ratelimit::{ApiLimits, FixedWindow, SharedLimits};
-use crate::{auth, health, observability};
+use crate::{auth, finance, health, observability, workspace};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -60,7 +60,10 @@ fn api_routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
     let public = OpenApiRouter::new()
         .merge(health::public_routes())
         .merge(auth::public_routes());
-    let guarded = OpenApiRouter::new().merge(auth::routes());
+    let guarded = OpenApiRouter::new()
+        .merge(auth::routes())
+        .merge(workspace::routes())
+        .merge(finance::routes());
     (public, guarded)
 }
 
@@ -236,6 +239,8 @@ fn cors(config: &Config) -> CorsLayer {
         "x-ratelimit-remaining",
         "x-ratelimit-reset",
         "retry-after",
+        "etag",
+        "content-disposition",
     ]
     .map(HeaderName::from_static);
     let allowed = [
@@ -249,6 +254,7 @@ fn cors(config: &Config) -> CorsLayer {
         "tracestate",
         "baggage",
         "last-event-id",
+        "if-match",
     ]
     .map(HeaderName::from_static);
     let origins: Vec<HeaderValue> = config

@@ -6,12 +6,15 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod finance;
 pub mod health;
 pub mod objects;
 pub mod observability;
 pub mod pagination;
+pub mod path_id;
 pub mod ratelimit;
 pub mod response;
+pub mod workspace;
 
 pub use app::{AppState, Server};
 pub use config::Config;
