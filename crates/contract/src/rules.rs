@@ -57,6 +57,7 @@ pub fn check_id_list(values: &[String], max: usize) -> garde::Result {
 
 /// Trimmed text of at most `max` characters; `min_one` also rejects blank text.
 pub fn check_text(value: &str, min_one: bool, max: usize) -> garde::Result {
+    no_nul(value)?;
     let trimmed = value.trim();
     if min_one && trimmed.is_empty() {
         return Err(garde::Error::new("must not be blank"));
@@ -67,12 +68,21 @@ pub fn check_text(value: &str, min_one: bool, max: usize) -> garde::Result {
     Ok(())
 }
 
+/// Rejects NUL characters: valid JSON, but PostgreSQL text cannot hold them.
+pub fn no_nul(value: &str) -> garde::Result {
+    if value.contains('\0') {
+        return Err(garde::Error::new("must not contain NUL characters"));
+    }
+    Ok(())
+}
+
 /// A list of short labels (tags, kanban labels): each trimmed 1..=`each_max` characters.
 pub fn check_labels(values: &[String], max: usize, each_max: usize) -> garde::Result {
     if values.len() > max {
         return Err(garde::Error::new(format!("at most {max} entries")));
     }
     for v in values {
+        no_nul(v)?;
         let t = v.trim();
         if t.is_empty() || t.chars().count() > each_max {
             return Err(garde::Error::new(format!(
@@ -106,7 +116,9 @@ pub fn parse_day(value: &str) -> Option<NaiveDate> {
     if v.len() != 10 {
         return None;
     }
-    NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()
+    NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .ok()
+        .filter(|d| *d >= NaiveDate::default())
 }
 
 pub fn check_day(value: &str, _ctx: &()) -> garde::Result {
@@ -131,6 +143,7 @@ pub fn parse_rfc3339_ms(value: &str) -> Option<i64> {
     DateTime::parse_from_rfc3339(value.trim())
         .ok()
         .map(|t| t.with_timezone(&Utc).timestamp_millis())
+        .filter(|ms| (0..=MAX_MS).contains(ms))
 }
 
 pub fn check_rfc3339(value: &str, _ctx: &()) -> garde::Result {
@@ -210,13 +223,17 @@ pub enum TimeInput {
     Text(String),
 }
 
+/// 9999-12-31T23:59:59.999Z: the last instant RFC 3339 can write.
+pub const MAX_MS: i64 = 253_402_300_799_999;
+
 impl TimeInput {
+    /// Epoch ms in `0..=MAX_MS`, or `None`.
     pub fn to_ms(&self) -> Option<i64> {
-        match self {
-            TimeInput::Millis(ms) if *ms >= 0 => Some(*ms),
-            TimeInput::Millis(_) => None,
-            TimeInput::Text(t) => parse_rfc3339_ms(t),
-        }
+        let ms = match self {
+            TimeInput::Millis(ms) => *ms,
+            TimeInput::Text(t) => parse_rfc3339_ms(t)?,
+        };
+        (0..=MAX_MS).contains(&ms).then_some(ms)
     }
 }
 

@@ -61,6 +61,16 @@ fn check_present_title(max: usize) -> impl FnOnce(&Option<String>, &()) -> garde
     }
 }
 
+fn check_content(v: &Option<String>, _: &()) -> garde::Result {
+    match v.as_deref() {
+        Some(c) if c.len() > NOTE_CONTENT_MAX_BYTES => Err(garde::Error::new(format!(
+            "at most {NOTE_CONTENT_MAX_BYTES} bytes"
+        ))),
+        Some(c) => rules::no_nul(c),
+        None => Ok(()),
+    }
+}
+
 fn check_description(v: &Option<String>, _: &()) -> garde::Result {
     v.as_deref()
         .map_or(Ok(()), |t| rules::check_text(t, false, DESCRIPTION_MAX))
@@ -165,7 +175,7 @@ pub struct NoteCreateRequest {
     #[garde(custom(check_title(NOTE_TITLE_MAX)))]
     #[serde(default)]
     pub title: Option<String>,
-    #[garde(inner(length(bytes, max = NOTE_CONTENT_MAX_BYTES)))]
+    #[garde(custom(check_content))]
     #[serde(default)]
     pub content: Option<String>,
     #[garde(custom(check_tags))]
@@ -204,7 +214,7 @@ pub struct NotePatchRequest {
     #[garde(custom(check_title(NOTE_TITLE_MAX)))]
     #[serde(default)]
     pub title: Option<String>,
-    #[garde(inner(length(bytes, max = NOTE_CONTENT_MAX_BYTES)))]
+    #[garde(custom(check_content))]
     #[serde(default)]
     pub content: Option<String>,
     #[garde(custom(check_tags))]
@@ -267,7 +277,7 @@ pub struct NoteReplaceRequest {
     #[garde(custom(check_title(NOTE_TITLE_MAX)))]
     #[serde(default)]
     pub title: Option<String>,
-    #[garde(inner(length(bytes, max = NOTE_CONTENT_MAX_BYTES)))]
+    #[garde(custom(check_content))]
     #[serde(default)]
     pub content: Option<String>,
     #[garde(custom(check_tags))]

@@ -177,6 +177,9 @@ async fn finance_validation_errors_use_their_codes_and_change_nothing(db: Db) {
         (with("currency", json!("US D")), "currency"),
         (with("date", json!("01.05.2024")), "date"),
         (with("date", json!(-1)), "date"),
+        (with("date", json!("10000-01-01T00:00:00Z")), "date"),
+        (with("date", json!(i64::MAX)), "date"),
+        (with("description", json!("nul\u{0}byte")), "description"),
         (with("description", json!("x".repeat(1001))), "description"),
         (
             with("gold_price_at_time", json!("abc")),

@@ -448,6 +448,8 @@ async fn workspace_validation_errors_use_their_codes_and_change_nothing(db: Db) 
 
     let bad_bodies = [
         (json!({"title": "x".repeat(201)}), "title"),
+        (json!({"title": "nul\u{0}byte"}), "title"),
+        (json!({"content": "nul\u{0}byte"}), "content"),
         (json!({"content": "x".repeat(256 * 1024 + 1)}), "content"),
         (json!({"tags": ["ok", " "]}), "tags"),
         (

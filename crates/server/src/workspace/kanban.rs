@@ -3,7 +3,7 @@
 //! transaction, behind the tenant's board lock, so positions never collide or leave gaps.
 
 use super::service::{
-    WorkspaceService, choose_id, empty_patch, id_taken, not_found, page, trimmed,
+    WorkspaceService, choose_id, empty_patch, id_in_use, id_taken, not_found, page, trimmed,
 };
 use super::store::{self, task};
 use crate::auth::Principal;
@@ -108,7 +108,7 @@ impl WorkspaceService {
             .await?
             .is_some()
         {
-            return Err(id_taken_conflict());
+            return Err(id_in_use("kanban task"));
         }
         row.position = place(&tx, &p.tenant_id, &row.id, None, &row.status, req.order).await?;
         store::insert_task(&tx, row.clone())
@@ -244,11 +244,4 @@ impl WorkspaceService {
             deleted: true,
         })
     }
-}
-
-fn id_taken_conflict() -> crate::error::ApiError {
-    crate::error::ApiError::conflict(
-        botmox_contract::workspace::WORKSPACE_CONFLICT,
-        "A kanban task with this id already exists",
-    )
 }

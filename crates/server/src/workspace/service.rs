@@ -75,13 +75,17 @@ pub(super) fn choose_id(requested: Option<&str>) -> String {
         .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned)
 }
 
+pub(super) fn id_in_use(what: &str) -> ApiError {
+    ApiError::conflict(
+        WORKSPACE_CONFLICT,
+        format!("A {what} with this id already exists"),
+    )
+}
+
 /// An insert that hit an existing id becomes a 409; anything else stays a database error.
 pub(super) fn id_taken(err: DbErr, what: &str) -> ApiError {
     match err.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => ApiError::conflict(
-            WORKSPACE_CONFLICT,
-            format!("A {what} with this id already exists"),
-        ),
+        Some(SqlErr::UniqueConstraintViolation(_)) => id_in_use(what),
         _ => err.into(),
     }
 }
