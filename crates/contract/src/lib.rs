@@ -5,14 +5,18 @@ pub mod agent_ws;
 pub mod agents;
 pub mod auth;
 pub mod bots;
+pub mod decimal;
 pub mod envelope;
 pub mod error_code;
 pub mod fields;
+pub mod finance;
 pub mod health;
 pub mod pagination;
 pub mod provisioning;
 pub mod resources;
+pub mod rules;
 pub mod validation;
 pub mod vm_ops;
+pub mod workspace;
 
 pub use envelope::{ApiErrorBody, ErrorEnvelope, ListMeta, SuccessEnvelope};

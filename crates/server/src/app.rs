@@ -12,7 +12,7 @@ use crate::ratelimit::{ApiLimits, FixedWindow, SharedLimits};
 use crate::vm_ops::VmOpsService;
 use crate::vm_ops::events::EventLog;
 use crate::vm_ops::store::CommandStore;
-use crate::{agents, auth, bots, health, observability, resources, vm_ops};
+use crate::{agents, auth, bots, finance, health, observability, resources, vm_ops, workspace};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -118,7 +118,9 @@ fn api_routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .merge(agents::routes())
         .merge(vm_ops::routes())
         .merge(bots::routes())
-        .merge(resources::routes());
+        .merge(resources::routes())
+        .merge(workspace::routes())
+        .merge(finance::routes());
     (public, guarded)
 }
 
@@ -294,6 +296,8 @@ fn cors(config: &Config) -> CorsLayer {
         "x-ratelimit-remaining",
         "x-ratelimit-reset",
         "retry-after",
+        "etag",
+        "content-disposition",
     ]
     .map(HeaderName::from_static);
     let allowed = [
@@ -307,6 +311,7 @@ fn cors(config: &Config) -> CorsLayer {
         "tracestate",
         "baggage",
         "last-event-id",
+        "if-match",
     ]
     .map(HeaderName::from_static);
     let origins: Vec<HeaderValue> = config

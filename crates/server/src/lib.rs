@@ -9,15 +9,18 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod finance;
 pub mod health;
 pub mod objects;
 pub mod observability;
 pub mod pagination;
+pub mod path_id;
 pub mod provisioning;
 pub mod ratelimit;
 pub mod resources;
 pub mod response;
 pub mod vm_ops;
+pub mod workspace;
 
 pub use app::{AppState, Server};
 pub use config::Config;

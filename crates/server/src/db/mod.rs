@@ -108,6 +108,19 @@ impl Db {
         Ok(())
     }
 
+    /// Starts a write transaction. On SQLite it takes the write lock at `BEGIN` (IMMEDIATE),
+    /// so a read-then-write sequence never fails on a stale snapshot and writers queue on the
+    /// busy timeout; PostgreSQL ignores the mode (lock rows there with `lock_exclusive`).
+    pub async fn begin_write(&self) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+        use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+        self.conn
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+    }
+
     pub fn db_backend(&self) -> DbBackend {
         self.conn.get_database_backend()
     }

@@ -4,6 +4,7 @@
 mod m0001_foundation;
 mod m0002_fleet;
 mod m0010_bots_resources;
+mod m0020_workspace_finance;
 
 use sea_orm_migration::prelude::*;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_foundation::Migration),
             Box::new(m0002_fleet::Migration),
             Box::new(m0010_bots_resources::Migration),
+            Box::new(m0020_workspace_finance::Migration),
         ]
     }
 }
