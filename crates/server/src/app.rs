@@ -1,13 +1,18 @@
 //! Application state, router assembly and the server's lifecycle.
 
+use crate::audit::AuditSink;
 use crate::auth::AuthService;
 use crate::auth::service::BootstrapAdmin;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::envelope_response;
+use crate::ipqs::IpqsService;
+use crate::ipqs::provider::HttpProvider;
 use crate::objects::Objects;
 use crate::ratelimit::{ApiLimits, FixedWindow, SharedLimits};
-use crate::{auth, health, observability};
+use crate::secrets_crypto::SecretsCrypto;
+use crate::settings::SettingsService;
+use crate::{audit, auth, health, ipqs, names, observability, playbooks, settings, themes};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -35,6 +40,10 @@ pub struct AppState {
     pub auth: Arc<AuthService>,
     pub metrics: PrometheusHandle,
     pub started: Instant,
+    pub crypto: Arc<SecretsCrypto>,
+    pub settings: Arc<SettingsService>,
+    pub audit: AuditSink,
+    pub ipqs: Arc<IpqsService>,
 }
 
 impl AppState {
@@ -44,6 +53,18 @@ impl AppState {
         db.migrate().await?;
         let objects = Objects::open(&config.object_store)?;
         let auth = AuthService::new(db.clone(), &config).await?;
+        let crypto = SecretsCrypto::load(&db, &config).await?;
+        let settings = SettingsService::new(db.clone(), crypto.clone());
+        let audit = AuditSink::start(db.clone(), config.audit_queue_capacity);
+        let ipqs = IpqsService::new(
+            db.clone(),
+            settings.clone(),
+            Arc::new(HttpProvider::new(
+                &config.ipqs.base_url,
+                config.ipqs.timeout,
+            )?),
+            &config.ipqs,
+        );
         Ok(Self {
             config: Arc::new(config),
             db,
@@ -51,6 +72,10 @@ impl AppState {
             auth,
             metrics: observability::metrics::handle(),
             started: Instant::now(),
+            crypto,
+            settings,
+            audit,
+            ipqs,
         })
     }
 }
@@ -59,17 +84,31 @@ impl AppState {
 fn api_routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
     let public = OpenApiRouter::new()
         .merge(health::public_routes())
-        .merge(auth::public_routes());
-    let guarded = OpenApiRouter::new().merge(auth::routes());
+        .merge(auth::public_routes())
+        .merge(themes::public_routes());
+    let guarded = OpenApiRouter::new()
+        .merge(auth::routes())
+        .merge(settings::routes())
+        .merge(audit::routes())
+        .merge(playbooks::routes())
+        .merge(themes::routes())
+        .merge(ipqs::routes())
+        .merge(names::routes());
     (public, guarded)
 }
 
 fn api(state: &AppState) -> Router<AppState> {
     let (public, guarded) = api_routes();
-    let guarded = guarded.route_layer(middleware::from_fn_with_state(
-        state.clone(),
-        auth::guard::require_identity,
-    ));
+    // The last layer runs first: identity, then the audit record that needs it.
+    let guarded = guarded
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            audit::middleware::record,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::guard::require_identity,
+        ));
     let (router, _) = OpenApiRouter::new()
         .merge(public)
         .merge(guarded)
@@ -329,15 +368,18 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting, finishes in-flight requests, and waits.
+    /// Stops accepting, finishes in-flight requests, writes queued audit records, and waits.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let _ = self.handle.await;
+        self.state.audit.shutdown().await;
     }
 
-    /// Serves until the task ends (after `stop` from elsewhere or an error).
+    /// Serves until the task ends (after `stop` from elsewhere or an error), then writes
+    /// queued audit records.
     pub async fn wait(self) {
         let _ = self.handle.await;
+        self.state.audit.shutdown().await;
     }
 
     pub fn shutdown_handle(&self) -> tokio::sync::watch::Sender<bool> {
