@@ -5,6 +5,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
+fn mutating_method(value: &Option<String>, _ctx: &()) -> garde::Result {
+    match value.as_deref().map(str::to_ascii_uppercase).as_deref() {
+        None | Some("POST" | "PUT" | "PATCH" | "DELETE") => Ok(()),
+        Some(_) => Err(garde::Error::new("must be POST, PUT, PATCH or DELETE")),
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AuditActor {
     pub uid: String,
@@ -49,7 +56,7 @@ pub struct AuditQuery {
     #[serde(default)]
     pub actor: Option<String>,
     /// `POST`, `PUT`, `PATCH` or `DELETE` (any case).
-    #[garde(inner(pattern("^(?i)(post|put|patch|delete)$")))]
+    #[garde(custom(mutating_method))]
     #[serde(default)]
     pub method: Option<String>,
     /// Route template (exact), e.g. `/api/v1/playbooks/{id}`.
