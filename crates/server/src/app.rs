@@ -389,6 +389,21 @@ impl Server {
 
 /// Periodic housekeeping shared by every domain.
 fn spawn_background(state: &AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let ipqs = state.ipqs.clone();
+    let mut ipqs_stop = stop.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    if let Err(err) = ipqs.purge_expired().await {
+                        tracing::warn!(error = %err, "purging expired IPQS reports failed");
+                    }
+                }
+                _ = ipqs_stop.changed() => break,
+            }
+        }
+    });
     let auth = state.auth.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));

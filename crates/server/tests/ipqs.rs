@@ -170,6 +170,18 @@ async fn reports_are_mapped_and_cached_per_tenant(db: Db) {
         .await
         .expect("rows");
     assert_eq!(rows.len(), 2);
+
+    // Housekeeping drops expired entries only.
+    db.conn
+        .execute_unprepared("UPDATE ipqs_cache SET expires_at = 0 WHERE tenant_id = 'tenant-b'")
+        .await
+        .expect("expire b");
+    assert_eq!(
+        app.server.state.ipqs.purge_expired().await.expect("purge"),
+        1
+    );
+    let again = check(&app, &admin, "203.0.113.9").await;
+    assert_eq!(again.body["data"]["cached"], true);
 }
 db_test!(reports_are_mapped_and_cached_per_tenant);
 

@@ -269,6 +269,29 @@ async fn direct_upload_accepts_only_real_images(db: Db) {
 }
 db_test!(direct_upload_accepts_only_real_images);
 
+async fn uploads_may_exceed_the_json_body_limit(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let admin = app.admin_token().await;
+    // 3 MiB: beyond BOTMOX_MAX_BODY_BYTES (1 MiB), within THEME_ASSET_MAX_BYTES (20 MiB).
+    let mut big = png(4000, 3000);
+    big.extend(std::iter::repeat_n(7u8, 3 * 1024 * 1024));
+    let r = upload(&app, &admin, "photo.png", "image/png", big.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["data"]["size_bytes"], big.len());
+    let id = r.body["data"]["id"].as_str().expect("id");
+    let (status, _, bytes) = image_bytes(
+        &app,
+        &format!("/api/v1/theme-assets/{id}/image"),
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(bytes.len(), big.len());
+}
+db_test!(uploads_may_exceed_the_json_body_limit);
+
 async fn bodies_and_ids_are_validated(db: Db) {
     let Some(app) = TestApp::spawn(db).await else {
         return;

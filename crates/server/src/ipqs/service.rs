@@ -129,6 +129,11 @@ impl IpqsService {
         Ok((enabled, key, source))
     }
 
+    /// Drops expired cache entries (they are never served, only taking space).
+    pub async fn purge_expired(&self) -> ApiResult<u64> {
+        Ok(self.store.purge_expired(now_ms()).await?)
+    }
+
     pub async fn status(&self, principal: &Principal) -> ApiResult<IpqsStatus> {
         let (enabled, key, source) = self.credentials(&principal.tenant_id).await?;
         Ok(IpqsStatus {

@@ -51,6 +51,15 @@ impl IpqsStore {
             .await
     }
 
+    /// Removes reports that expired before `now`; returns how many.
+    pub async fn purge_expired(&self, now: i64) -> Result<u64, sea_orm::DbErr> {
+        let result = Entity::delete_many()
+            .filter(Column::ExpiresAt.lte(now))
+            .exec(&self.db.conn)
+            .await?;
+        Ok(result.rows_affected)
+    }
+
     pub async fn put(&self, row: Model) -> Result<(), sea_orm::DbErr> {
         let am = ipqs_cache::ActiveModel {
             tenant_id: Set(row.tenant_id),
