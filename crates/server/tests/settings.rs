@@ -346,6 +346,51 @@ async fn api_keys_are_encrypted_at_rest_and_masked_on_read(db: Db) {
             .is_none()
     );
 
+    // A secret written at its own path is sealed too, and a mask there keeps it.
+    let direct = "direct-path-secret-value-0042";
+    let r = put(
+        &app,
+        &admin,
+        "/api/v1/settings/api_keys/ipqs/api_key",
+        json!(direct),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["data"], "****0042");
+    put(
+        &app,
+        &admin,
+        "/api/v1/settings/api_keys/ipqs/api_key",
+        json!("****0042"),
+    )
+    .await;
+    let r = put(
+        &app,
+        &admin,
+        "/api/v1/settings/custom/password",
+        json!("top-level-ish-password-77"),
+    )
+    .await;
+    assert_eq!(r.body["data"], "****d-77");
+    let rows = raw_settings_rows(&app).await.concat();
+    assert!(
+        !rows.contains(direct) && !rows.contains("top-level-ish"),
+        "{rows}"
+    );
+    assert_eq!(
+        app.server
+            .state
+            .settings
+            .ipqs_settings("default")
+            .await
+            .expect("ipqs")
+            .api_key
+            .as_ref()
+            .map(|k| k.expose().to_owned())
+            .as_deref(),
+        Some(direct)
+    );
+
     // A secret must be a string.
     put(
         &app,

@@ -81,17 +81,30 @@ impl SettingsService {
         let Some((head, rest)) = segments.split_first() else {
             let mut tree = Map::new();
             for row in self.store.nodes(tenant).await? {
-                let value = parse_node(&row)?;
-                tree.insert(row.key.clone(), tree::masked(&value, &self.crypto, &ctx));
+                tree.insert(row.key.clone(), parse_node(&row)?);
             }
-            return Ok(Value::Object(tree));
+            // Masked as one object, so a secret-named top-level key is masked too.
+            return Ok(tree::masked(&Value::Object(tree), &self.crypto, &ctx));
         };
         let Some(node) = self.stored(tenant, head).await? else {
             return Ok(Value::Null);
         };
         Ok(tree::get_at(&node, rest)
-            .map(|v| tree::masked(v, &self.crypto, &ctx))
+            .map(|v| self.shown(v, &segments, &ctx))
             .unwrap_or(Value::Null))
+    }
+
+    /// A value as clients see it; a secret read at its own path is masked too.
+    fn shown(&self, value: &Value, segments: &[String], ctx: &str) -> Value {
+        match segments.last() {
+            Some(last) if tree::is_secret_key(last) => {
+                tree::masked(&json!({ last: value }), &self.crypto, ctx)
+                    .get(last.as_str())
+                    .cloned()
+                    .unwrap_or(Value::Null)
+            }
+            _ => tree::masked(value, &self.crypto, ctx),
+        }
     }
 
     async fn stored(&self, tenant: &str, key: &str) -> ApiResult<Option<Value>> {
@@ -119,7 +132,7 @@ impl SettingsService {
         let stored = self.commit(principal, &segments, payload, false).await?;
         let ctx = context(&principal.tenant_id);
         Ok(tree::get_at(&stored, &segments[1..])
-            .map(|v| tree::masked(v, &self.crypto, &ctx))
+            .map(|v| self.shown(v, &segments, &ctx))
             .unwrap_or(Value::Null))
     }
 
@@ -227,14 +240,20 @@ impl SettingsService {
     ) -> ApiResult<Value> {
         let names: Vec<&str> = segments.iter().map(String::as_str).collect();
         let rest = &segments[1..];
-        let existing_at = existing_for_secrets.and_then(|node| tree::get_at(node, rest));
-        let sealed = tree::seal_payload(
-            payload,
-            existing_at,
-            &self.crypto,
-            &context(&principal.tenant_id),
-            "",
-        )
+        let ctx = context(&principal.tenant_id);
+        // A secret written at its own path (`api_keys/ipqs/api_key` = "…") is sealed like a
+        // field of its parent object.
+        let last = segments.last().map(String::as_str).unwrap_or_default();
+        let sealed = if tree::is_secret_key(last) {
+            let here = existing_for_secrets.and_then(|node| tree::get_at(node, rest));
+            let parent = here.map(|v| json!({ last: v }));
+            let wrapped = json!({ last: payload });
+            tree::seal_payload(wrapped, parent.as_ref(), &self.crypto, &ctx, last)
+                .map(|mut v| v.get_mut(last).map(Value::take).unwrap_or(Value::Null))
+        } else {
+            let existing_at = existing_for_secrets.and_then(|node| tree::get_at(node, rest));
+            tree::seal_payload(payload, existing_at, &self.crypto, &ctx, "")
+        }
         .map_err(|(field, message)| {
             let field = if field.is_empty() {
                 "_".to_owned()
