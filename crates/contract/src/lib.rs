@@ -3,6 +3,7 @@
 
 pub mod agent_ws;
 pub mod agents;
+pub mod audit;
 pub mod auth;
 pub mod bots;
 pub mod decimal;
@@ -11,10 +12,15 @@ pub mod error_code;
 pub mod fields;
 pub mod finance;
 pub mod health;
+pub mod ipqs;
+pub mod names;
 pub mod pagination;
+pub mod playbooks;
 pub mod provisioning;
 pub mod resources;
 pub mod rules;
+pub mod settings;
+pub mod themes;
 pub mod validation;
 pub mod vm_ops;
 pub mod workspace;

@@ -35,3 +35,40 @@ impl Input for crate::auth::LoginRequest {}
 impl Input for crate::auth::RefreshRequest {}
 impl Input for crate::auth::LogoutRequest {}
 impl Input for crate::auth::ApiTokenCreateRequest {}
+
+impl Input for crate::settings::StoragePolicyUpdate {
+    const INVALID_CODE: &'static str = "SETTINGS_INVALID_STORAGE_POLICY_BODY";
+}
+impl Input for crate::themes::PresignUploadRequest {
+    const INVALID_CODE: &'static str = "THEME_ASSET_INVALID_PRESIGN_BODY";
+}
+impl Input for crate::themes::CompleteUploadRequest {
+    const INVALID_CODE: &'static str = "THEME_ASSET_INVALID_COMPLETE_BODY";
+}
+impl Input for crate::themes::DirectUploadQuery {
+    const INVALID_CODE: &'static str = "THEME_ASSET_INVALID_UPLOAD_QUERY";
+}
+impl Input for crate::themes::ImageQuery {
+    const INVALID_CODE: &'static str = "THEME_ASSET_INVALID_IMAGE_QUERY";
+}
+impl Input for crate::playbooks::PlaybookCreateRequest {
+    const INVALID_CODE: &'static str = "PLAYBOOK_INVALID_CREATE_BODY";
+}
+impl Input for crate::playbooks::PlaybookUpdateRequest {
+    const INVALID_CODE: &'static str = "PLAYBOOK_INVALID_UPDATE_BODY";
+}
+impl Input for crate::playbooks::PlaybookValidateRequest {
+    const INVALID_CODE: &'static str = "PLAYBOOK_INVALID_VALIDATE_BODY";
+}
+impl Input for crate::ipqs::IpqsCheckRequest {
+    const INVALID_CODE: &'static str = "IPQS_INVALID_CHECK_BODY";
+}
+impl Input for crate::ipqs::IpqsBatchRequest {
+    const INVALID_CODE: &'static str = "IPQS_INVALID_CHECK_BATCH_BODY";
+}
+impl Input for crate::names::WowNamesQuery {
+    const INVALID_CODE: &'static str = "WOW_NAMES_INVALID_QUERY";
+}
+impl Input for crate::audit::AuditQuery {
+    const INVALID_CODE: &'static str = "AUDIT_INVALID_QUERY";
+}

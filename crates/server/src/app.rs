@@ -1,18 +1,26 @@
 //! Application state, router assembly and the server's lifecycle.
 
 use crate::agents::AgentsService;
+use crate::audit::AuditSink;
 use crate::auth::AuthService;
 use crate::auth::service::BootstrapAdmin;
 use crate::bus::Bus;
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::envelope_response;
+use crate::ipqs::IpqsService;
+use crate::ipqs::provider::HttpProvider;
 use crate::objects::Objects;
 use crate::ratelimit::{ApiLimits, FixedWindow, SharedLimits};
+use crate::secrets_crypto::SecretsCrypto;
+use crate::settings::SettingsService;
 use crate::vm_ops::VmOpsService;
 use crate::vm_ops::events::EventLog;
 use crate::vm_ops::store::CommandStore;
-use crate::{agents, auth, bots, finance, health, observability, resources, vm_ops, workspace};
+use crate::{
+    agents, audit, auth, bots, finance, health, ipqs, names, observability, playbooks, resources,
+    settings, themes, vm_ops, workspace,
+};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -48,6 +56,10 @@ pub struct AppState {
     pub started: Instant,
     /// Flips to true when the server stops: long-lived streams and sockets end themselves.
     pub shutdown: tokio::sync::watch::Sender<bool>,
+    pub crypto: Arc<SecretsCrypto>,
+    pub settings: Arc<SettingsService>,
+    pub audit: AuditSink,
+    pub ipqs: Arc<IpqsService>,
 }
 
 impl AppState {
@@ -72,6 +84,18 @@ impl AppState {
         );
         let events = EventLog::start(store).await?;
         let (bots, resources) = fleet_services(&db, &config);
+        let crypto = SecretsCrypto::load(&db, &config).await?;
+        let settings = SettingsService::new(db.clone(), crypto.clone());
+        let audit = AuditSink::start(db.clone(), config.audit_queue_capacity);
+        let ipqs = IpqsService::new(
+            db.clone(),
+            settings.clone(),
+            Arc::new(HttpProvider::new(
+                &config.ipqs.base_url,
+                config.ipqs.timeout,
+            )?),
+            &config.ipqs,
+        );
         Ok(Self {
             config: Arc::new(config),
             db,
@@ -86,6 +110,10 @@ impl AppState {
             metrics: observability::metrics::handle(),
             started: Instant::now(),
             shutdown: tokio::sync::watch::channel(false).0,
+            crypto,
+            settings,
+            audit,
+            ipqs,
         })
     }
 }
@@ -112,7 +140,8 @@ fn api_routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .merge(health::public_routes())
         .merge(auth::public_routes())
         .merge(agents::public_routes())
-        .merge(vm_ops::public_routes());
+        .merge(vm_ops::public_routes())
+        .merge(themes::public_routes());
     let guarded = OpenApiRouter::new()
         .merge(auth::routes())
         .merge(agents::routes())
@@ -120,16 +149,28 @@ fn api_routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .merge(bots::routes())
         .merge(resources::routes())
         .merge(workspace::routes())
-        .merge(finance::routes());
+        .merge(finance::routes())
+        .merge(settings::routes())
+        .merge(audit::routes())
+        .merge(playbooks::routes())
+        .merge(themes::routes())
+        .merge(ipqs::routes())
+        .merge(names::routes());
     (public, guarded)
 }
 
 fn api(state: &AppState) -> Router<AppState> {
     let (public, guarded) = api_routes();
-    let guarded = guarded.route_layer(middleware::from_fn_with_state(
-        state.clone(),
-        auth::guard::require_identity,
-    ));
+    // The last layer runs first: identity, then the audit record that needs it.
+    let guarded = guarded
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            audit::middleware::record,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::guard::require_identity,
+        ));
     let (router, _) = OpenApiRouter::new()
         .merge(public)
         .merge(guarded)
@@ -395,17 +436,23 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting, finishes in-flight requests, and waits.
+    /// Stops accepting, finishes in-flight requests, writes buffered heartbeats and queued
+    /// audit records, and waits.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         Self::join(self.handle).await;
-        self.state.agents.flush_heartbeats().await;
+        Self::drain(&self.state).await;
     }
 
-    /// Serves until the task ends (after `stop` from elsewhere or an error).
+    /// Serves until the task ends (after `stop` from elsewhere or an error), then drains.
     pub async fn wait(self) {
         Self::join(self.handle).await;
-        self.state.agents.flush_heartbeats().await;
+        Self::drain(&self.state).await;
+    }
+
+    async fn drain(state: &AppState) {
+        state.agents.flush_heartbeats().await;
+        state.audit.shutdown().await;
     }
 
     /// Waits for in-flight requests, but not forever: a client that keeps a connection open
@@ -445,6 +492,17 @@ fn spawn_background(state: &AppState, mut stop: tokio::sync::watch::Receiver<boo
             async move {
                 if let Err(err) = vm_ops.sweep().await {
                     tracing::warn!(error = %err, "reliability sweep failed");
+                }
+            }
+        }
+    });
+    every(Duration::from_secs(3600), stop.clone(), {
+        let ipqs = state.ipqs.clone();
+        move || {
+            let ipqs = ipqs.clone();
+            async move {
+                if let Err(err) = ipqs.purge_expired().await {
+                    tracing::warn!(error = %err, "purging expired IPQS reports failed");
                 }
             }
         }

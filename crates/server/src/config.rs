@@ -112,6 +112,18 @@ pub struct VmOpsConfig {
     pub dispatch_max_requeues: u32,
 }
 
+/// IPQualityScore lookups (`/ipqs/*`).
+#[derive(Debug, Clone)]
+pub struct IpqsConfig {
+    /// Used when `settings/api_keys.ipqs.api_key` is not set.
+    pub api_key: Secret,
+    /// Scheme and host of the API (tests point it at a local fake).
+    pub base_url: String,
+    /// How long a result is reused per tenant and address (zero: never cached).
+    pub cache_ttl: Duration,
+    pub timeout: Duration,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
@@ -148,6 +160,14 @@ pub struct Config {
     /// Days before expiry at which a license, proxy or subscription counts as expiring; the
     /// one threshold every expiry figure uses.
     pub expiry_warning_days: u32,
+    /// AES-256 key (base64 of 32 bytes) for secrets kept in settings; generated and kept in
+    /// the database when unset.
+    pub secrets_key: Option<Secret>,
+    pub ipqs: IpqsConfig,
+    /// Largest theme asset (background image) upload.
+    pub theme_asset_max_bytes: usize,
+    /// Audit records waiting to be written; beyond this they are dropped and counted.
+    pub audit_queue_capacity: usize,
 }
 
 /// A configuration problem, naming the variable at fault.
@@ -465,6 +485,57 @@ impl Config {
             &[("json", LogFormat::Json), ("pretty", LogFormat::Pretty)],
         )?;
 
+        let secrets_key = match env.get("BOTMOX_SECRETS_KEY") {
+            Some(raw) => {
+                if decode_key32(&raw).is_none() {
+                    return Err(invalid(
+                        "BOTMOX_SECRETS_KEY",
+                        "must be the base64 encoding of exactly 32 bytes",
+                    ));
+                }
+                Some(Secret(raw))
+            }
+            None => None,
+        };
+
+        let ipqs_base_url = env
+            .string("IPQS_BASE_URL", "https://ipqualityscore.com")
+            .trim_end_matches('/')
+            .to_owned();
+        let parsed = url::Url::parse(&ipqs_base_url)
+            .map_err(|e| invalid("IPQS_BASE_URL", format!("not a URL: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(invalid("IPQS_BASE_URL", "must be an http(s) URL"));
+        }
+        let ipqs_ttl: u64 = env.parse("IPQS_CACHE_TTL_SECONDS", 86_400)?;
+        if ipqs_ttl > 30 * 86_400 {
+            return Err(invalid(
+                "IPQS_CACHE_TTL_SECONDS",
+                "must be between 0 and 2592000",
+            ));
+        }
+        let ipqs = IpqsConfig {
+            api_key: env.secret("IPQS_API_KEY"),
+            base_url: ipqs_base_url,
+            cache_ttl: Duration::from_secs(ipqs_ttl),
+            timeout: env.millis("IPQS_TIMEOUT_MS", 10_000, 100)?,
+        };
+
+        let theme_asset_max_bytes: usize = env.parse("THEME_ASSET_MAX_BYTES", 20_971_520)?;
+        if !(1024..=20_971_520).contains(&theme_asset_max_bytes) {
+            return Err(invalid(
+                "THEME_ASSET_MAX_BYTES",
+                "must be between 1024 and 20971520",
+            ));
+        }
+        let audit_queue_capacity: usize = env.parse("BOTMOX_AUDIT_QUEUE_CAPACITY", 10_000)?;
+        if !(16..=1_000_000).contains(&audit_queue_capacity) {
+            return Err(invalid(
+                "BOTMOX_AUDIT_QUEUE_CAPACITY",
+                "must be between 16 and 1000000",
+            ));
+        }
+
         Ok(Config {
             listen,
             database_url,
@@ -498,12 +569,28 @@ impl Config {
             bootstrap_admin: env.bool("BOTMOX_BOOTSTRAP_ADMIN", true)?,
             bootstrap_admin_email: env.string("BOTMOX_ADMIN_EMAIL", "admin@botmox.local"),
             expiry_warning_days,
+            secrets_key,
+            ipqs,
+            theme_asset_max_bytes,
+            audit_queue_capacity,
         })
     }
 
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
     }
+}
+
+/// Decodes a 32-byte key written in standard or URL-safe base64 (padding optional).
+pub fn decode_key32(raw: &str) -> Option<[u8; 32]> {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let raw = raw.trim();
+    let bytes = STANDARD
+        .decode(raw)
+        .or_else(|_| URL_SAFE_NO_PAD.decode(raw.trim_end_matches('=')))
+        .ok()?;
+    bytes.try_into().ok()
 }
 
 #[cfg(test)]
@@ -543,6 +630,23 @@ mod tests {
         let err = Config::from_map(&map(&[("BOTMOX_EXPIRY_WARNING_DAYS", "400")]))
             .expect_err("must fail");
         assert_eq!(err.variable, "BOTMOX_EXPIRY_WARNING_DAYS");
+    }
+
+    #[test]
+    fn secrets_key_and_ipqs_settings_are_validated() {
+        let err = Config::from_map(&map(&[("BOTMOX_SECRETS_KEY", "c2hvcnQ=")])).expect_err("short");
+        assert_eq!(err.variable, "BOTMOX_SECRETS_KEY");
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let cfg = Config::from_map(&map(&[
+            ("BOTMOX_SECRETS_KEY", key),
+            ("IPQS_API_KEY", "ipqs-key-value"),
+        ]))
+        .expect("valid");
+        assert!(!format!("{cfg:?}").contains("ipqs-key-value"));
+        assert!(!format!("{cfg:?}").contains(key));
+        assert_eq!(cfg.ipqs.cache_ttl, Duration::from_secs(86_400));
+        let err = Config::from_map(&map(&[("IPQS_BASE_URL", "ftp://x")])).expect_err("scheme");
+        assert_eq!(err.variable, "IPQS_BASE_URL");
     }
 
     #[test]

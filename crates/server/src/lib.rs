@@ -2,6 +2,7 @@
 
 pub mod agents;
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod bots;
 pub mod bus;
@@ -11,14 +12,20 @@ pub mod error;
 pub mod extract;
 pub mod finance;
 pub mod health;
+pub mod ipqs;
+pub mod names;
 pub mod objects;
 pub mod observability;
 pub mod pagination;
 pub mod path_id;
+pub mod playbooks;
 pub mod provisioning;
 pub mod ratelimit;
 pub mod resources;
 pub mod response;
+pub mod secrets_crypto;
+pub mod settings;
+pub mod themes;
 pub mod vm_ops;
 pub mod workspace;
 

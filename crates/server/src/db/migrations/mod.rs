@@ -5,6 +5,7 @@ mod m0001_foundation;
 mod m0002_fleet;
 mod m0010_bots_resources;
 mod m0020_workspace_finance;
+mod m0030_settings_misc;
 
 use sea_orm_migration::prelude::*;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_fleet::Migration),
             Box::new(m0010_bots_resources::Migration),
             Box::new(m0020_workspace_finance::Migration),
+            Box::new(m0030_settings_misc::Migration),
         ]
     }
 }
