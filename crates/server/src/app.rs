@@ -7,7 +7,7 @@ use crate::db::Db;
 use crate::error::envelope_response;
 use crate::objects::Objects;
 use crate::ratelimit::{ApiLimits, FixedWindow, SharedLimits};
-use crate::{auth, health, observability};
+use crate::{artifacts, auth, health, licenses, observability, secrets, vms};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -33,6 +33,9 @@ pub struct AppState {
     pub db: Db,
     pub objects: Objects,
     pub auth: Arc<AuthService>,
+    pub licenses: Arc<licenses::LicenseService>,
+    pub artifacts: Arc<artifacts::ArtifactService>,
+    pub secrets: Arc<secrets::SecretService>,
     pub metrics: PrometheusHandle,
     pub started: Instant,
 }
@@ -44,11 +47,19 @@ impl AppState {
         db.migrate().await?;
         let objects = Objects::open(&config.object_store)?;
         let auth = AuthService::new(db.clone(), &config).await?;
+        let licenses = licenses::LicenseService::new(db.clone(), &config, &auth).await?;
+        let artifacts =
+            artifacts::ArtifactService::new(db.clone(), &config, &auth, &objects, &licenses)
+                .await?;
+        let secrets = secrets::SecretService::new(db.clone(), &config, &auth).await?;
         Ok(Self {
             config: Arc::new(config),
             db,
             objects,
             auth,
+            licenses,
+            artifacts,
+            secrets,
             metrics: observability::metrics::handle(),
             started: Instant::now(),
         })
@@ -59,8 +70,14 @@ impl AppState {
 fn api_routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
     let public = OpenApiRouter::new()
         .merge(health::public_routes())
-        .merge(auth::public_routes());
-    let guarded = OpenApiRouter::new().merge(auth::routes());
+        .merge(auth::public_routes())
+        .merge(artifacts::public_routes());
+    let guarded = OpenApiRouter::new()
+        .merge(auth::routes())
+        .merge(vms::routes())
+        .merge(licenses::routes())
+        .merge(artifacts::routes())
+        .merge(secrets::routes());
     (public, guarded)
 }
 
@@ -150,7 +167,12 @@ async fn request_timeout(
     next: middleware::Next,
 ) -> Response {
     let path = request.uri().path();
-    if path.ends_with("/ws") || path.ends_with("/events") || path.ends_with("/commands/next") {
+    // Artifact uploads and downloads stream large bodies; they bound themselves by size.
+    if path.ends_with("/ws")
+        || path.ends_with("/events")
+        || path.ends_with("/commands/next")
+        || path.ends_with("/binary")
+    {
         return next.run(request).await;
     }
     match tokio::time::timeout(limit, next.run(request)).await {

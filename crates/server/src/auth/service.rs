@@ -80,6 +80,21 @@ impl AuthService {
         Ok(service)
     }
 
+    /// A named server secret (signing keys of other domains), created with `make` on first
+    /// use; every node reads the same value.
+    pub async fn server_key(
+        &self,
+        name: &str,
+        make: impl FnOnce() -> String,
+    ) -> anyhow::Result<String> {
+        Ok(self.store.server_key(name, make, now_ms()).await?)
+    }
+
+    /// A named server secret if it exists.
+    pub async fn find_server_key(&self, name: &str) -> anyhow::Result<Option<String>> {
+        Ok(self.store.find_server_key(name).await?)
+    }
+
     /// Creates tenant `default` and an admin with a random password when there are no users.
     pub async fn bootstrap(&self, email: &str) -> anyhow::Result<Option<BootstrapAdmin>> {
         let now = now_ms();

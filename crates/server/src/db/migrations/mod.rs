@@ -2,6 +2,7 @@
 //! SQLite and PostgreSQL.
 
 mod m0001_foundation;
+mod m0040_delivery_chain;
 
 use sea_orm_migration::prelude::*;
 
@@ -10,7 +11,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_foundation::Migration)]
+        vec![
+            Box::new(m0001_foundation::Migration),
+            Box::new(m0040_delivery_chain::Migration),
+        ]
     }
 }
 
