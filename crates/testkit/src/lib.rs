@@ -2,4 +2,5 @@
 //! simulators of the things the server and agent talk to.
 
 pub mod db;
+pub mod s3;
 pub mod tcp_proxy;
