@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Db, TestApp};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 

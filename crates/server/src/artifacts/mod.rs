@@ -29,7 +29,7 @@ use botmox_contract::rules;
 use botmox_contract::secrets::Deleted;
 use botmox_contract::validation::Input;
 use botmox_contract::{ErrorEnvelope, SuccessEnvelope};
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use garde::Validate;
 use service::{Caller, code};
 use std::net::SocketAddr;
@@ -168,23 +168,52 @@ async fn update_release(
     security(("bearer" = [])))]
 async fn upload_binary(
     State(state): State<AppState>,
-    op: Require<Privileged>,
+    principal: Principal,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Ok<ReleaseRecord>> {
-    let id = path_id(&id)?;
-    let length = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let stream = body.into_data_stream().map_err(|e| e.to_string());
-    Ok(response::ok(
+    let mut stream = body.into_data_stream().map_err(|e| e.to_string());
+    let result = async {
+        if !principal.is_privileged() {
+            return Err(ApiError::forbidden(
+                "This action requires one of the roles: admin, infra",
+            ));
+        }
+        let id = path_id(&id)?;
+        let length = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
         state
             .artifacts
-            .upload_binary(&op, &id, length, stream)
-            .await?,
-    ))
+            .upload_binary(&principal, &id, length, &mut stream)
+            .await
+    }
+    .await;
+    if result.is_err() {
+        drain(&mut stream).await;
+    }
+    Ok(response::ok(result?))
+}
+
+/// Reads what is left of a refused upload (bounded), so the client can finish sending and
+/// read the answer instead of failing on a closed connection.
+async fn drain<S, E>(stream: &mut S)
+where
+    S: futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+{
+    const LIMIT: usize = 64 * 1024 * 1024;
+    let mut seen = 0usize;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            seen += chunk.len();
+            if seen > LIMIT {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// Assign a release to a user, or as the tenant default without `user_id` (admin or
