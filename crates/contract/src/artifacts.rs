@@ -327,3 +327,8 @@ macro_rules! page_of {
     )*};
 }
 page_of!(ReleaseListQuery, AssignmentListQuery, AuditListQuery);
+
+/// Raw bytes of a binary (`application/octet-stream`), for the OpenAPI document.
+#[derive(Debug, Clone, ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct Binary(pub Vec<u8>);

@@ -97,7 +97,12 @@ impl Client {
         let ct = STANDARD.decode(ciphertext).expect("ct");
         let pt = self
             .cipher
-            .decrypt(chacha20poly1305::Nonce::from_slice(&nonce), ct.as_slice())
+            .decrypt(
+                &chacha20poly1305::Nonce::from(
+                    <[u8; 12]>::try_from(nonce.as_slice()).expect("12 bytes"),
+                ),
+                ct.as_slice(),
+            )
             .expect("decrypt");
         String::from_utf8(pt).expect("utf8")
     }

@@ -20,7 +20,7 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use botmox_contract::artifacts::{
-    AssignRequest, AssignmentListQuery, AssignmentRecord, AuditListQuery, DEFAULT_CHANNEL,
+    AssignRequest, AssignmentListQuery, AssignmentRecord, AuditListQuery, Binary, DEFAULT_CHANNEL,
     DEFAULT_PLATFORM, DownloadAuditRecord, EffectiveAssignment, EffectiveAssignmentQuery,
     ReleaseCreateRequest, ReleaseListQuery, ReleaseRecord, ReleaseUpdateRequest,
     ResolveDownloadRequest, ResolveDownloadResponse,
@@ -156,7 +156,7 @@ async fn update_release(
 /// values, else the upload is discarded. Once per release.
 #[utoipa::path(put, path = "/api/v1/artifacts/releases/{id}/binary", tag = "artifacts",
     params(("id" = String, Path, description = "release id")),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "the binary, exactly size_bytes long"),
+    request_body(content = Binary, content_type = "application/octet-stream", description = "the binary, exactly size_bytes long"),
     responses(
         (status = 200, body = SuccessEnvelope<ReleaseRecord>),
         (status = 400, description = "ARTIFACT_INVALID_ID / ARTIFACT_UPLOAD_INTERRUPTED", body = ErrorEnvelope),
@@ -413,7 +413,7 @@ async fn list_audit(
 #[utoipa::path(get, path = "/api/v1/artifacts/download/{token}", tag = "artifacts",
     params(("token" = String, Path, description = "signed download token from resolve-download")),
     responses(
-        (status = 200, description = "the binary", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 200, description = "the binary", content_type = "application/octet-stream", body = Binary),
         (status = 403, description = "ARTIFACT_DOWNLOAD_SIGNATURE_INVALID / ARTIFACT_DOWNLOAD_EXPIRED", body = ErrorEnvelope),
         (status = 404, description = "ARTIFACT_BINARY_MISSING", body = ErrorEnvelope),
     ))]
