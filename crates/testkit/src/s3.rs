@@ -106,7 +106,8 @@ pub struct MotoS3 {
     pub endpoint: String,
     pub bucket: String,
     child: Child,
-    _dir: tempfile::TempDir,
+    /// Holds the launcher script and its log.
+    _dir: Option<tempfile::TempDir>,
 }
 
 /// Whether `python3` can import moto's server.
@@ -157,12 +158,12 @@ impl MotoS3 {
                 endpoint: format!("http://127.0.0.1:{port}"),
                 bucket: format!("botmox-{}", uuid::Uuid::new_v4().simple()),
                 child,
-                _dir: tempfile::tempdir()?,
+                _dir: None,
             };
             match server.wait_ready(Duration::from_secs(60)).await {
                 Ok(()) => {
                     server.create_bucket().await?;
-                    server._dir = dir;
+                    server._dir = Some(dir);
                     return Ok(Some(server));
                 }
                 Err(e) => {

@@ -16,7 +16,7 @@ use crate::ratelimit::client_ip;
 use crate::response::{self, Ok};
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use botmox_contract::artifacts::{
@@ -422,7 +422,6 @@ async fn download(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(token): Path<String>,
-    _query: Query<std::collections::HashMap<String, String>>,
 ) -> ApiResult<Response> {
     let ip = client_ip(
         &headers,

@@ -89,7 +89,8 @@ fn wrap(master: &MasterKey, dek_id: &str, dek: &[u8]) -> anyhow::Result<String> 
     Ok(STANDARD.encode(out))
 }
 
-fn unwrap(master: &MasterKey, dek_id: &str, wrapped: &str) -> anyhow::Result<XChaCha20Poly1305> {
+/// The raw data key inside a wrapped one.
+fn unwrap_raw(master: &MasterKey, dek_id: &str, wrapped: &str) -> anyhow::Result<Vec<u8>> {
     let raw = STANDARD
         .decode(wrapped)
         .map_err(|_| anyhow!("wrapped data key {dek_id} is not base64"))?;
@@ -97,7 +98,7 @@ fn unwrap(master: &MasterKey, dek_id: &str, wrapped: &str) -> anyhow::Result<XCh
         bail!("wrapped data key {dek_id} is too short");
     }
     let (nonce, ct) = raw.split_at(NONCE_LEN);
-    let dek = master
+    master
         .cipher
         .decrypt(
             &nonce_of(nonce)?,
@@ -111,7 +112,11 @@ fn unwrap(master: &MasterKey, dek_id: &str, wrapped: &str) -> anyhow::Result<XCh
                 "data key {dek_id} cannot be unwrapped with master key {}",
                 master.id
             )
-        })?;
+        })
+}
+
+fn unwrap(master: &MasterKey, dek_id: &str, wrapped: &str) -> anyhow::Result<XChaCha20Poly1305> {
+    let dek = unwrap_raw(master, dek_id, wrapped)?;
     XChaCha20Poly1305::new_from_slice(&dek).map_err(|_| anyhow!("data key {dek_id} is malformed"))
 }
 
@@ -300,24 +305,7 @@ impl Envelope {
                     row.master_key_id
                 )
             })?;
-            // Unwrap to the raw key bytes to wrap them again.
-            let raw_wrapped = STANDARD
-                .decode(&row.wrapped_key)
-                .map_err(|_| anyhow!("wrapped data key {} is not base64", row.id))?;
-            if raw_wrapped.len() <= NONCE_LEN {
-                bail!("wrapped data key {} is too short", row.id);
-            }
-            let (nonce, ct) = raw_wrapped.split_at(NONCE_LEN);
-            let dek = master
-                .cipher
-                .decrypt(
-                    &nonce_of(nonce)?,
-                    Payload {
-                        msg: ct,
-                        aad: &dek_aad(&row.id),
-                    },
-                )
-                .map_err(|_| anyhow!("data key {} cannot be unwrapped", row.id))?;
+            let dek = unwrap_raw(master, &row.id, &row.wrapped_key)?;
             let wrapped = wrap(&masters.current, &row.id, &dek)?;
             let current_id = masters.current.id.clone();
             drop(masters);
