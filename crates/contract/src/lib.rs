@@ -3,6 +3,7 @@
 
 pub mod agent_ws;
 pub mod agents;
+pub mod artifacts;
 pub mod audit;
 pub mod auth;
 pub mod bots;
@@ -13,16 +14,19 @@ pub mod fields;
 pub mod finance;
 pub mod health;
 pub mod ipqs;
+pub mod licenses;
 pub mod names;
 pub mod pagination;
 pub mod playbooks;
 pub mod provisioning;
 pub mod resources;
 pub mod rules;
+pub mod secrets;
 pub mod settings;
 pub mod themes;
 pub mod validation;
 pub mod vm_ops;
+pub mod vms;
 pub mod workspace;
 
 pub use envelope::{ApiErrorBody, ErrorEnvelope, ListMeta, SuccessEnvelope};

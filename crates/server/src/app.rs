@@ -21,6 +21,7 @@ use crate::{
     agents, audit, auth, bots, finance, health, ipqs, names, observability, playbooks, resources,
     settings, themes, vm_ops, workspace,
 };
+use crate::{artifacts, licenses, secrets, vms};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -52,6 +53,9 @@ pub struct AppState {
     pub events: Arc<EventLog>,
     pub bots: Arc<bots::BotsService>,
     pub resources: Arc<resources::ResourcesService>,
+    pub licenses: Arc<licenses::LicenseService>,
+    pub artifacts: Arc<artifacts::ArtifactService>,
+    pub secrets: Arc<secrets::SecretService>,
     pub metrics: PrometheusHandle,
     pub started: Instant,
     /// Flips to true when the server stops: long-lived streams and sockets end themselves.
@@ -96,6 +100,11 @@ impl AppState {
             )?),
             &config.ipqs,
         );
+        let licenses = licenses::LicenseService::new(db.clone(), &config, &auth).await?;
+        let artifacts =
+            artifacts::ArtifactService::new(db.clone(), &config, &auth, &objects, &licenses)
+                .await?;
+        let secrets = secrets::SecretService::new(db.clone(), &config, &auth).await?;
         Ok(Self {
             config: Arc::new(config),
             db,
@@ -107,6 +116,9 @@ impl AppState {
             events,
             bots,
             resources,
+            licenses,
+            artifacts,
+            secrets,
             metrics: observability::metrics::handle(),
             started: Instant::now(),
             shutdown: tokio::sync::watch::channel(false).0,
@@ -141,7 +153,8 @@ fn api_routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .merge(auth::public_routes())
         .merge(agents::public_routes())
         .merge(vm_ops::public_routes())
-        .merge(themes::public_routes());
+        .merge(themes::public_routes())
+        .merge(artifacts::public_routes());
     let guarded = OpenApiRouter::new()
         .merge(auth::routes())
         .merge(agents::routes())
@@ -155,7 +168,11 @@ fn api_routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .merge(playbooks::routes())
         .merge(themes::routes())
         .merge(ipqs::routes())
-        .merge(names::routes());
+        .merge(names::routes())
+        .merge(vms::routes())
+        .merge(licenses::routes())
+        .merge(artifacts::routes())
+        .merge(secrets::routes());
     (public, guarded)
 }
 
@@ -251,7 +268,12 @@ async fn request_timeout(
     next: middleware::Next,
 ) -> Response {
     let path = request.uri().path();
-    if path.ends_with("/ws") || path.ends_with("/events") || path.ends_with("/commands/next") {
+    // Artifact uploads and downloads stream large bodies; they bound themselves by size.
+    if path.ends_with("/ws")
+        || path.ends_with("/events")
+        || path.ends_with("/commands/next")
+        || path.ends_with("/binary")
+    {
         return next.run(request).await;
     }
     match tokio::time::timeout(limit, next.run(request)).await {

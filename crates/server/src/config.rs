@@ -124,6 +124,33 @@ pub struct IpqsConfig {
     pub timeout: Duration,
 }
 
+/// Execution leases (`/license/lease`).
+#[derive(Debug, Clone)]
+pub struct LicenseConfig {
+    /// HS256 key of lease tokens; generated and kept in the database when unset.
+    pub lease_secret: Option<Secret>,
+    pub lease_ttl: Duration,
+}
+
+/// Artifact uploads and download URLs.
+#[derive(Debug, Clone)]
+pub struct ArtifactConfig {
+    /// Lifetime of presigned S3 URLs and of the server's own signed download URLs.
+    pub url_ttl: Duration,
+    /// Largest release a client may declare.
+    pub max_bytes: i64,
+}
+
+/// Master keys of the server-side envelope encryption: 32 bytes each, base64 in the env.
+#[derive(Debug, Clone, Default)]
+pub struct MasterKeyConfig {
+    /// `BOTMOX_MASTER_KEY`; generated and kept in the database when unset.
+    pub current: Option<Secret>,
+    /// `BOTMOX_MASTER_KEY_PREVIOUS`: older keys, only used to unwrap until a rotation
+    /// re-wraps everything under the current one.
+    pub previous: Vec<Secret>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
@@ -168,6 +195,9 @@ pub struct Config {
     pub theme_asset_max_bytes: usize,
     /// Audit records waiting to be written; beyond this they are dropped and counted.
     pub audit_queue_capacity: usize,
+    pub licenses: LicenseConfig,
+    pub artifacts: ArtifactConfig,
+    pub master_key: MasterKeyConfig,
 }
 
 /// A configuration problem, naming the variable at fault.
@@ -264,6 +294,21 @@ impl Env<'_> {
         }
         Ok(Duration::from_millis(v))
     }
+}
+
+/// A master key must be base64 of exactly 32 bytes.
+fn master_key(variable: &'static str, value: &str) -> Result<Secret, ConfigError> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .map_err(|_| invalid(variable, "must be base64"))?;
+    if bytes.len() != 32 {
+        return Err(invalid(
+            variable,
+            format!("must decode to 32 bytes, got {}", bytes.len()),
+        ));
+    }
+    Ok(Secret(value.to_owned()))
 }
 
 impl Config {
@@ -535,6 +580,50 @@ impl Config {
                 "must be between 16 and 1000000",
             ));
         }
+        let lease_secret = env.get("LICENSE_LEASE_SECRET").map(Secret);
+        if let Some(s) = &lease_secret
+            && s.0.len() < 32
+        {
+            return Err(invalid(
+                "LICENSE_LEASE_SECRET",
+                "must be at least 32 characters",
+            ));
+        }
+        let lease_ttl: u64 = env.parse("LICENSE_LEASE_TTL_SECONDS", 300)?;
+        if !(30..=86_400).contains(&lease_ttl) {
+            return Err(invalid(
+                "LICENSE_LEASE_TTL_SECONDS",
+                "must be between 30 and 86400",
+            ));
+        }
+        let url_ttl: u64 = env.parse("S3_PRESIGN_TTL_SECONDS", 300)?;
+        if !(60..=300).contains(&url_ttl) {
+            return Err(invalid(
+                "S3_PRESIGN_TTL_SECONDS",
+                "must be between 60 and 300",
+            ));
+        }
+        let max_artifact: i64 = env.parse("BOTMOX_ARTIFACT_MAX_BYTES", 4 * 1024 * 1024 * 1024)?;
+        if max_artifact < 1 {
+            return Err(invalid("BOTMOX_ARTIFACT_MAX_BYTES", "must be positive"));
+        }
+        let master_key = MasterKeyConfig {
+            current: env
+                .get("BOTMOX_MASTER_KEY")
+                .map(|v| master_key("BOTMOX_MASTER_KEY", &v))
+                .transpose()?,
+            previous: env
+                .get("BOTMOX_MASTER_KEY_PREVIOUS")
+                .map(|list| {
+                    list.split(',')
+                        .map(str::trim)
+                        .filter(|v| !v.is_empty())
+                        .map(|v| master_key("BOTMOX_MASTER_KEY_PREVIOUS", v))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()?
+                .unwrap_or_default(),
+        };
 
         Ok(Config {
             listen,
@@ -573,6 +662,15 @@ impl Config {
             ipqs,
             theme_asset_max_bytes,
             audit_queue_capacity,
+            licenses: LicenseConfig {
+                lease_secret,
+                lease_ttl: Duration::from_secs(lease_ttl),
+            },
+            artifacts: ArtifactConfig {
+                url_ttl: Duration::from_secs(url_ttl),
+                max_bytes: max_artifact,
+            },
+            master_key,
         })
     }
 
@@ -660,5 +758,27 @@ mod tests {
         assert!(!dump.contains("a-very-long-signing-secret"));
         assert!(!dump.contains("supabase-shared-secret-value"));
         assert!(dump.contains("<redacted>"));
+    }
+
+    #[test]
+    fn delivery_chain_settings_are_validated() {
+        let cfg = Config::from_map(&HashMap::new()).expect("defaults");
+        assert_eq!(cfg.licenses.lease_ttl, Duration::from_secs(300));
+        assert_eq!(cfg.artifacts.url_ttl, Duration::from_secs(300));
+        for (var, value) in [
+            ("S3_PRESIGN_TTL_SECONDS", "59"),
+            ("S3_PRESIGN_TTL_SECONDS", "301"),
+            ("LICENSE_LEASE_TTL_SECONDS", "5"),
+            ("LICENSE_LEASE_SECRET", "short"),
+            ("BOTMOX_MASTER_KEY", "not base64!"),
+            ("BOTMOX_MASTER_KEY", "c2hvcnQ="),
+            ("BOTMOX_MASTER_KEY_PREVIOUS", "c2hvcnQ="),
+        ] {
+            let err = Config::from_map(&map(&[(var, value)])).expect_err("must fail");
+            assert_eq!(err.variable, var, "{value}");
+        }
+        let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+        let cfg = Config::from_map(&map(&[("BOTMOX_MASTER_KEY", key)])).expect("valid");
+        assert!(!format!("{cfg:?}").contains(key));
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod agents;
 pub mod app;
+pub mod artifacts;
 pub mod audit;
 pub mod auth;
 pub mod bots;
@@ -13,6 +14,7 @@ pub mod extract;
 pub mod finance;
 pub mod health;
 pub mod ipqs;
+pub mod licenses;
 pub mod names;
 pub mod objects;
 pub mod observability;
@@ -23,10 +25,12 @@ pub mod provisioning;
 pub mod ratelimit;
 pub mod resources;
 pub mod response;
+pub mod secrets;
 pub mod secrets_crypto;
 pub mod settings;
 pub mod themes;
 pub mod vm_ops;
+pub mod vms;
 pub mod workspace;
 
 pub use app::{AppState, Server};

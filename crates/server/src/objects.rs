@@ -3,14 +3,29 @@
 use crate::config::ObjectStoreConfig;
 use anyhow::Context;
 use bytes::Bytes;
+use futures::stream::BoxStream;
+use object_store::aws::AmazonS3;
 use object_store::path::Path;
-use object_store::{ObjectStore, PutPayload};
+use object_store::signer::Signer;
+use object_store::{ObjectStore, PutPayload, WriteMultipart};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// Parts of a streamed upload; S3 needs at least 5 MiB for every part but the last.
+const UPLOAD_PART_BYTES: usize = 5 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct Objects {
     pub store: Arc<dyn ObjectStore>,
     pub kind: &'static str,
+    /// The same store, typed, when it is S3: it can presign URLs.
+    s3: Option<Arc<AmazonS3>>,
+}
+
+/// An object being read: its size and its bytes as they arrive.
+pub struct ObjectStream {
+    pub size: u64,
+    pub bytes: BoxStream<'static, object_store::Result<Bytes>>,
 }
 
 impl std::fmt::Debug for Objects {
@@ -30,6 +45,7 @@ impl Objects {
                 Ok(Self {
                     store: Arc::new(store),
                     kind: "local",
+                    s3: None,
                 })
             }
             ObjectStoreConfig::S3 {
@@ -50,9 +66,11 @@ impl Objects {
                     .with_virtual_hosted_style_request(!force_path_style)
                     .build()
                     .context("configuring the S3 object store")?;
+                let s3 = Arc::new(store);
                 Ok(Self {
-                    store: Arc::new(store),
+                    store: s3.clone(),
                     kind: "s3",
+                    s3: Some(s3),
                 })
             }
         }
@@ -81,6 +99,56 @@ impl Objects {
             .await
             .with_context(|| format!("deleting object {key}"))?;
         Ok(())
+    }
+
+    /// Whether URLs can be presigned (S3) or must be served by this server (local).
+    pub fn can_presign(&self) -> bool {
+        self.s3.is_some()
+    }
+
+    /// A presigned GET URL valid for `ttl`; `None` when the store is not S3.
+    pub async fn presign_get(&self, key: &str, ttl: Duration) -> anyhow::Result<Option<String>> {
+        let Some(s3) = &self.s3 else {
+            return Ok(None);
+        };
+        let url = s3
+            .signed_url(http::Method::GET, &Path::from(key), ttl)
+            .await
+            .with_context(|| format!("presigning object {key}"))?;
+        Ok(Some(url.to_string()))
+    }
+
+    /// Starts a streamed upload in parts; nothing is visible at `key` until `finish`.
+    pub async fn upload(&self, key: &str) -> anyhow::Result<WriteMultipart> {
+        let upload = self
+            .store
+            .put_multipart(&Path::from(key))
+            .await
+            .with_context(|| format!("starting upload of object {key}"))?;
+        Ok(WriteMultipart::new_with_chunk_size(
+            upload,
+            UPLOAD_PART_BYTES,
+        ))
+    }
+
+    /// Opens an object for streaming; `None` when it does not exist.
+    pub async fn open_read(&self, key: &str) -> anyhow::Result<Option<ObjectStream>> {
+        match self.store.get(&Path::from(key)).await {
+            Ok(got) => Ok(Some(ObjectStream {
+                size: got.meta.size,
+                bytes: got.into_stream(),
+            })),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(err) => Err(anyhow::Error::new(err).context(format!("reading object {key}"))),
+        }
+    }
+
+    /// Deletes an object; a missing one is not an error.
+    pub async fn delete_if_exists(&self, key: &str) -> anyhow::Result<()> {
+        match self.store.delete(&Path::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(err) => Err(anyhow::Error::new(err).context(format!("deleting object {key}"))),
+        }
     }
 
     /// Writes, reads back and deletes a small object: proves the store really works.

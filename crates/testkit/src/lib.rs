@@ -4,4 +4,5 @@
 pub mod db;
 pub mod fleet;
 pub mod proxmox;
+pub mod s3;
 pub mod tcp_proxy;

@@ -88,6 +88,21 @@ impl AuthService {
         Ok(service)
     }
 
+    /// A named server secret (signing keys of other domains), created with `make` on first
+    /// use; every node reads the same value.
+    pub async fn server_key(
+        &self,
+        name: &str,
+        make: impl FnOnce() -> String,
+    ) -> anyhow::Result<String> {
+        Ok(self.store.server_key(name, make, now_ms()).await?)
+    }
+
+    /// A named server secret if it exists.
+    pub async fn find_server_key(&self, name: &str) -> anyhow::Result<Option<String>> {
+        Ok(self.store.find_server_key(name).await?)
+    }
+
     pub fn set_agent_resolver(&self, resolver: Arc<dyn AgentTokenResolver>) {
         let _ = self.agent_tokens.set(resolver);
     }

@@ -179,6 +179,13 @@ impl AuthStore {
         Ok(stored.value)
     }
 
+    pub async fn find_server_key(&self, name: &str) -> Result<Option<String>, sea_orm::DbErr> {
+        Ok(server_key::Entity::find_by_id(name.to_owned())
+            .one(&self.db.conn)
+            .await?
+            .map(|k| k.value))
+    }
+
     pub async fn ensure_tenant(&self, id: &str, now: i64) -> Result<(), sea_orm::DbErr> {
         let row = tenant::ActiveModel {
             id: Set(id.to_owned()),

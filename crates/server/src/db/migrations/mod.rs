@@ -6,6 +6,7 @@ mod m0002_fleet;
 mod m0010_bots_resources;
 mod m0020_workspace_finance;
 mod m0030_settings_misc;
+mod m0040_delivery_chain;
 
 use sea_orm_migration::prelude::*;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_bots_resources::Migration),
             Box::new(m0020_workspace_finance::Migration),
             Box::new(m0030_settings_misc::Migration),
+            Box::new(m0040_delivery_chain::Migration),
         ]
     }
 }
