@@ -1,6 +1,7 @@
 //! `botmox-bench <scenario>`: load generators that start a real server (in this process, on
 //! its own runtime) and print one JSON line of figures.
 
+mod commands;
 mod harness;
 mod http;
 mod load;
@@ -34,6 +35,18 @@ enum Scenario {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Full command lifecycle through simulated WebSocket agents.
+    Commands {
+        #[arg(long, value_enum, default_value = "both")]
+        db: DbChoice,
+        #[arg(long, default_value_t = 50)]
+        agents: usize,
+        #[arg(long, default_value_t = 10_000)]
+        commands: usize,
+        /// Commands each agent runs at once.
+        #[arg(long, default_value_t = 16)]
+        inflight: u32,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,5 +57,11 @@ fn main() -> anyhow::Result<()> {
             connections,
             seconds,
         } => http::run(db, connections, seconds),
+        Scenario::Commands {
+            db,
+            agents,
+            commands,
+            inflight,
+        } => commands::run(db, agents, commands, inflight),
     }
 }

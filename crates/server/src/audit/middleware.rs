@@ -28,10 +28,11 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     );
     let principal = request.extensions().get::<Principal>().cloned();
-    let (Some(principal), true) = (
-        principal,
-        mutating && request.uri().path().starts_with("/api/v1"),
-    ) else {
+    // Heartbeats are liveness signals sent every few seconds by every agent, not changes an
+    // operator made; recording them would drown the log.
+    let path = request.uri().path();
+    let recorded = mutating && path.starts_with("/api/v1") && path != "/api/v1/agents/heartbeat";
+    let (Some(principal), true) = (principal, recorded) else {
         return next.run(request).await;
     };
     let started = Instant::now();
