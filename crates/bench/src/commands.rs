@@ -23,7 +23,13 @@ pub fn run(db: DbChoice, agents: usize, commands: usize, inflight: u32) -> anyho
         .enable_all()
         .build()?;
     for backend in backends(db) {
-        let server = BenchServer::start(backend, &[("BOTMOX_HEARTBEAT_FLUSH_MS", "1000")])?;
+        let server = BenchServer::start(
+            backend,
+            &[
+                ("BOTMOX_HEARTBEAT_FLUSH_MS", "1000"),
+                ("PAIRING_RATE_LIMIT_PER_MINUTE", "1000000"),
+            ],
+        )?;
         let line = client.block_on(scenario(&server, agents, commands, inflight))?;
         let mut out = std::io::stdout().lock();
         std::io::Write::write_all(&mut out, format!("{line}\n").as_bytes())?;
