@@ -2,6 +2,7 @@
 //! its own runtime) and print one JSON line of figures.
 
 mod commands;
+mod fleet;
 mod harness;
 mod http;
 mod load;
@@ -35,6 +36,17 @@ enum Scenario {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Many idle agents on one node: server memory per connection, idle CPU, responsiveness.
+    Fleet {
+        #[arg(long, default_value_t = 10_000)]
+        agents: usize,
+        /// Seconds of idle time over which the server's CPU is measured.
+        #[arg(long, default_value_t = 30)]
+        idle_seconds: u64,
+    },
+    /// Internal: run a server from the environment (used by `fleet`).
+    #[command(name = "__server", hide = true)]
+    Server,
     /// Full command lifecycle through simulated WebSocket agents.
     Commands {
         #[arg(long, value_enum, default_value = "both")]
@@ -57,6 +69,11 @@ fn main() -> anyhow::Result<()> {
             connections,
             seconds,
         } => http::run(db, connections, seconds),
+        Scenario::Fleet {
+            agents,
+            idle_seconds,
+        } => fleet::run(agents, idle_seconds),
+        Scenario::Server => fleet::serve_child(),
         Scenario::Commands {
             db,
             agents,
