@@ -399,8 +399,6 @@ fn cors(config: &Config) -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-
 /// A running server.
 pub struct Server {
     pub addr: SocketAddr,
@@ -462,13 +460,19 @@ impl Server {
     /// audit records, and waits.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
-        Self::join(self.handle).await;
+        Self::join(self.handle, self.state.config.shutdown_grace).await;
         Self::drain(&self.state).await;
     }
 
     /// Serves until the task ends (after `stop` from elsewhere or an error), then drains.
     pub async fn wait(self) {
-        Self::join(self.handle).await;
+        let mut handle = self.handle;
+        let mut stopping = self.shutdown.subscribe();
+        // Serve for as long as it takes; the grace period only starts once a stop was asked.
+        tokio::select! {
+            _ = &mut handle => {}
+            _ = stopping.wait_for(|s| *s) => Self::join(handle, self.state.config.shutdown_grace).await,
+        }
         Self::drain(&self.state).await;
     }
 
@@ -477,13 +481,10 @@ impl Server {
         state.audit.shutdown().await;
     }
 
-    /// Waits for in-flight requests, but not forever: a client that keeps a connection open
-    /// past the grace period is cut off.
-    async fn join(mut handle: JoinHandle<()>) {
-        if tokio::time::timeout(SHUTDOWN_GRACE, &mut handle)
-            .await
-            .is_err()
-        {
+    /// After a stop was asked: waits for in-flight requests, but not forever; a client that
+    /// keeps a connection open past the grace period is cut off.
+    async fn join(mut handle: JoinHandle<()>, grace: Duration) {
+        if tokio::time::timeout(grace, &mut handle).await.is_err() {
             tracing::warn!("connections still open after the shutdown grace period; closing them");
             handle.abort();
         }

@@ -181,6 +181,8 @@ pub struct Config {
     pub pairing_per_minute: u32,
     pub heartbeat_flush: Duration,
     pub sweep_interval: Duration,
+    /// How long a stopping server waits for open connections before cutting them off.
+    pub shutdown_grace: Duration,
     /// Create tenant `default` and an admin on first start.
     pub bootstrap_admin: bool,
     pub bootstrap_admin_email: String,
@@ -655,6 +657,7 @@ impl Config {
             pairing_per_minute: env.parse("PAIRING_RATE_LIMIT_PER_MINUTE", 10)?,
             heartbeat_flush: env.millis("BOTMOX_HEARTBEAT_FLUSH_MS", 1_000, 10)?,
             sweep_interval: env.millis("BOTMOX_VMOPS_SWEEP_INTERVAL_MS", 30_000, 50)?,
+            shutdown_grace: env.millis("BOTMOX_SHUTDOWN_GRACE_MS", 10_000, 100)?,
             bootstrap_admin: env.bool("BOTMOX_BOOTSTRAP_ADMIN", true)?,
             bootstrap_admin_email: env.string("BOTMOX_ADMIN_EMAIL", "admin@botmox.local"),
             expiry_warning_days,

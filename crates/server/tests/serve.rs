@@ -72,7 +72,7 @@ fn value_after(lines: &[String], key: &str) -> String {
 #[tokio::test]
 async fn serve_on_embedded_defaults_prints_an_admin_who_can_log_in() {
     let dir = tempfile::tempdir().expect("dir");
-    let server = Running::start(dir.path(), &[]);
+    let server = Running::start(dir.path(), &[("BOTMOX_SHUTDOWN_GRACE_MS", "500")]);
     let lines = server.until("listening on");
     let password = value_after(&lines, "password:");
     let email = value_after(&lines, "email:");

@@ -1,0 +1,3 @@
+//! Transports to the server.
+
+pub mod ws;
