@@ -199,7 +199,7 @@ async fn scenario(
     let connected = Arc::new(AtomicUsize::new(0));
     let connect_started = Instant::now();
     let sem = Arc::new(tokio::sync::Semaphore::new(256));
-    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<anyhow::Result<()>>(agents);
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<anyhow::Result<()>>(agents.max(1));
     for (i, token) in tokens.into_iter().enumerate() {
         let base = server.url.clone();
         let sem = sem.clone();
