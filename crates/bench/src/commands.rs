@@ -17,7 +17,13 @@ fn now_us() -> u64 {
         .unwrap_or_default()
 }
 
-pub fn run(db: DbChoice, agents: usize, commands: usize, inflight: u32) -> anyhow::Result<()> {
+pub fn run(
+    db: DbChoice,
+    agents: usize,
+    commands: usize,
+    inflight: u32,
+    producers: usize,
+) -> anyhow::Result<()> {
     let client = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -30,7 +36,7 @@ pub fn run(db: DbChoice, agents: usize, commands: usize, inflight: u32) -> anyho
                 ("PAIRING_RATE_LIMIT_PER_MINUTE", "1000000"),
             ],
         )?;
-        let line = client.block_on(scenario(&server, agents, commands, inflight))?;
+        let line = client.block_on(scenario(&server, agents, commands, inflight, producers))?;
         let mut out = std::io::stdout().lock();
         std::io::Write::write_all(&mut out, format!("{line}\n").as_bytes())?;
     }
@@ -42,6 +48,7 @@ async fn scenario(
     agents: usize,
     commands: usize,
     inflight: u32,
+    producers: usize,
 ) -> anyhow::Result<Value> {
     let http = reqwest::Client::new();
     let admin = login(&server.url, &server.admin_email, &server.admin_password).await?;
@@ -112,7 +119,7 @@ async fn scenario(
         }));
     }
     let started = Instant::now();
-    let producers = 8;
+    let producers = producers.max(1);
     let mut tasks = Vec::new();
     for p in 0..producers {
         let http = http.clone();
@@ -151,6 +158,7 @@ async fn scenario(
         "backend": server.backend,
         "agents": agents,
         "max_inflight": inflight,
+        "producers": producers,
         "commands": total,
         "completed": finished,
         "seconds": (elapsed * 100.0).round() / 100.0,

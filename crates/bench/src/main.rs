@@ -58,6 +58,9 @@ enum Scenario {
         /// Commands each agent runs at once.
         #[arg(long, default_value_t = 16)]
         inflight: u32,
+        /// Concurrent client tasks queueing commands (one HTTP request each).
+        #[arg(long, default_value_t = 32)]
+        producers: usize,
     },
 }
 
@@ -79,6 +82,7 @@ fn main() -> anyhow::Result<()> {
             agents,
             commands,
             inflight,
-        } => commands::run(db, agents, commands, inflight),
+            producers,
+        } => commands::run(db, agents, commands, inflight, producers),
     }
 }
