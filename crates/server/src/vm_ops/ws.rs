@@ -19,8 +19,9 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 pub const PING_INTERVAL: Duration = Duration::from_secs(20);
-/// Re-checks the queue and this session's holdings even without a wake-up.
-const RECHECK_INTERVAL: Duration = Duration::from_secs(10);
+/// Re-checks the queue and this session's holdings even without a wake-up: a safety net only,
+/// since LISTEN/NOTIFY (and a full wake after a listener reconnect) deliver every change.
+const RECHECK_INTERVAL: Duration = Duration::from_secs(60);
 const MAX_INFLIGHT: u32 = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
