@@ -4,6 +4,7 @@
 mod commands;
 mod harness;
 mod http;
+mod leases;
 mod load;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -47,6 +48,17 @@ enum Scenario {
         #[arg(long, default_value_t = 16)]
         inflight: u32,
     },
+    /// Lease-gated delivery: `POST /license/lease` then `POST /artifacts/resolve-download`.
+    Leases {
+        #[arg(long, value_enum, default_value = "both")]
+        db: DbChoice,
+        /// Concurrent round-trip loops.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Measured seconds per target (after a 1 s warm-up).
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -63,5 +75,10 @@ fn main() -> anyhow::Result<()> {
             commands,
             inflight,
         } => commands::run(db, agents, commands, inflight),
+        Scenario::Leases {
+            db,
+            concurrency,
+            seconds,
+        } => leases::run(db, concurrency, seconds),
     }
 }
