@@ -5,6 +5,7 @@ mod commands;
 mod fleet;
 mod harness;
 mod http;
+mod leases;
 mod load;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -62,6 +63,17 @@ enum Scenario {
         #[arg(long, default_value_t = 32)]
         producers: usize,
     },
+    /// Lease-gated delivery: `POST /license/lease` then `POST /artifacts/resolve-download`.
+    Leases {
+        #[arg(long, value_enum, default_value = "both")]
+        db: DbChoice,
+        /// Concurrent round-trip loops.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Measured seconds per target (after a 1 s warm-up).
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -84,5 +96,10 @@ fn main() -> anyhow::Result<()> {
             inflight,
             producers,
         } => commands::run(db, agents, commands, inflight, producers),
+        Scenario::Leases {
+            db,
+            concurrency,
+            seconds,
+        } => leases::run(db, concurrency, seconds),
     }
 }

@@ -19,6 +19,7 @@ pub mod names;
 pub mod pagination;
 pub mod playbooks;
 pub mod provisioning;
+pub mod provisioning_api;
 pub mod resources;
 pub mod rules;
 pub mod secrets;

@@ -21,7 +21,7 @@ use crate::{
     agents, audit, auth, bots, finance, health, ipqs, names, observability, playbooks, resources,
     settings, themes, vm_ops, workspace,
 };
-use crate::{artifacts, licenses, secrets, vms};
+use crate::{artifacts, licenses, provisioning, secrets, vms};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -64,6 +64,7 @@ pub struct AppState {
     pub settings: Arc<SettingsService>,
     pub audit: AuditSink,
     pub ipqs: Arc<IpqsService>,
+    pub provisioning: Arc<provisioning::ProvisioningService>,
 }
 
 impl AppState {
@@ -105,6 +106,11 @@ impl AppState {
             artifacts::ArtifactService::new(db.clone(), &config, &auth, &objects, &licenses)
                 .await?;
         let secrets = secrets::SecretService::new(db.clone(), &config, &auth).await?;
+        let provisioning = Arc::new(provisioning::ProvisioningService::new(
+            db.clone(),
+            objects.clone(),
+            &config,
+        ));
         Ok(Self {
             config: Arc::new(config),
             db,
@@ -126,6 +132,7 @@ impl AppState {
             settings,
             audit,
             ipqs,
+            provisioning,
         })
     }
 }
@@ -154,7 +161,8 @@ fn api_routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .merge(agents::public_routes())
         .merge(vm_ops::public_routes())
         .merge(themes::public_routes())
-        .merge(artifacts::public_routes());
+        .merge(artifacts::public_routes())
+        .merge(provisioning::public_routes());
     let guarded = OpenApiRouter::new()
         .merge(auth::routes())
         .merge(agents::routes())
@@ -172,7 +180,8 @@ fn api_routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .merge(vms::routes())
         .merge(licenses::routes())
         .merge(artifacts::routes())
-        .merge(secrets::routes());
+        .merge(secrets::routes())
+        .merge(provisioning::routes());
     (public, guarded)
 }
 

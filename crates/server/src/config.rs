@@ -141,6 +141,15 @@ pub struct ArtifactConfig {
     pub max_bytes: i64,
 }
 
+/// Windows provisioning tokens.
+#[derive(Debug, Clone)]
+pub struct ProvisioningConfig {
+    /// `PROVISION_TOKEN_TTL_DAYS`: how long an issued token stays valid.
+    pub token_ttl: Duration,
+    /// `PROVISION_RATE_LIMIT_PER_MINUTE`: VM-facing token calls per client IP per minute.
+    pub per_ip_per_minute: u32,
+}
+
 /// Master keys of the server-side envelope encryption: 32 bytes each, base64 in the env.
 #[derive(Debug, Clone, Default)]
 pub struct MasterKeyConfig {
@@ -200,6 +209,7 @@ pub struct Config {
     pub licenses: LicenseConfig,
     pub artifacts: ArtifactConfig,
     pub master_key: MasterKeyConfig,
+    pub provisioning: ProvisioningConfig,
 }
 
 /// A configuration problem, naming the variable at fault.
@@ -627,6 +637,18 @@ impl Config {
                 .unwrap_or_default(),
         };
 
+        let provision_days: u64 = env.parse("PROVISION_TOKEN_TTL_DAYS", 30)?;
+        if !(1..=365).contains(&provision_days) {
+            return Err(invalid(
+                "PROVISION_TOKEN_TTL_DAYS",
+                "must be between 1 and 365",
+            ));
+        }
+        let provisioning = ProvisioningConfig {
+            token_ttl: Duration::from_secs(provision_days * 86_400),
+            per_ip_per_minute: env.parse("PROVISION_RATE_LIMIT_PER_MINUTE", 120)?,
+        };
+
         Ok(Config {
             listen,
             database_url,
@@ -674,6 +696,7 @@ impl Config {
                 max_bytes: max_artifact,
             },
             master_key,
+            provisioning,
         })
     }
 

@@ -7,13 +7,19 @@
 //! - [`first_logon`] and [`settings_script`] plan the first-logon commands and their scripts;
 //! - [`bootstrap`] renders `provision.json` and `START.ps1`;
 //! - [`iso`] packs the ISO 9660 + Joliet image.
+//!
+//! Around them, the HTTP domain: [`http`] (routes), [`service`] (profiles, tokens, progress)
+//! and [`store`] (SQL).
 
 pub mod bootstrap;
 pub mod first_logon;
+pub mod http;
 pub mod iso;
 pub mod powershell;
 pub mod resolve;
+pub mod service;
 pub mod settings_script;
+pub mod store;
 pub mod unattend;
 
 use std::collections::BTreeMap;
@@ -31,8 +37,10 @@ pub use bootstrap::{ProvisionFile, api_endpoint, provision_file, provision_json,
 pub use first_logon::{
     COMMAND_LINE_MAX, FirstLogonPlan, LogonCommand, ScriptFile, plan_first_logon,
 };
+pub use http::{public_routes, routes};
 pub use iso::{IsoError, build_iso};
 pub use resolve::{ResolvedProfile, resolve};
+pub use service::ProvisioningService;
 pub use unattend::{PasswordKind, encode_password, render_autounattend};
 
 /// Where the first logon copies the config ISO on the VM.

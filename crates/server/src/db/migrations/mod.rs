@@ -7,6 +7,7 @@ mod m0010_bots_resources;
 mod m0020_workspace_finance;
 mod m0030_settings_misc;
 mod m0040_delivery_chain;
+mod m0050_provisioning;
 
 use sea_orm_migration::prelude::*;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0020_workspace_finance::Migration),
             Box::new(m0030_settings_misc::Migration),
             Box::new(m0040_delivery_chain::Migration),
+            Box::new(m0050_provisioning::Migration),
         ]
     }
 }
