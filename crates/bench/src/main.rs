@@ -26,7 +26,8 @@ pub enum DbChoice {
 
 #[derive(Subcommand)]
 enum Scenario {
-    /// HTTP throughput and latency of authenticated reads (`GET /api/v1/auth/whoami`).
+    /// HTTP throughput and latency of authenticated reads (`GET /api/v1/auth/whoami`, then
+    /// `GET /api/v1/bots?limit=100` over 10,000 bots seeded through the API).
     Http {
         #[arg(long, value_enum, default_value = "both")]
         db: DbChoice,

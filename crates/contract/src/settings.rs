@@ -639,6 +639,7 @@ pub struct PasswordOptions {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SettingsValueEnvelope {
     pub success: bool,
-    #[schema(value_type = Option<Object>)]
+    /// Any JSON value: a path may hold an object, an array, a scalar or nothing (null).
+    #[schema(value_type = Value)]
     pub data: Value,
 }

@@ -232,7 +232,59 @@ pub fn openapi_json() -> anyhow::Result<String> {
         .merge(public)
         .merge(guarded)
         .into_openapi();
+    let mut doc = doc;
+    document_common_responses(&mut doc);
     Ok(doc.to_pretty_json()?)
+}
+
+/// Answers the layers give to any route, documented once here rather than on every handler:
+/// 401 from the identity guard on bearer-secured routes, 413/415 from the JSON extractor on
+/// routes with a JSON body, 429 from the rate limiter and 503 from the request timeout.
+fn document_common_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let envelope = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorEnvelope")))
+                    .build(),
+            )
+            .build()
+    };
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in ops.into_iter().flatten() {
+            let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            let json_body = op
+                .request_body
+                .as_ref()
+                .is_some_and(|b| b.content.contains_key("application/json"));
+            let responses = &mut op.responses.responses;
+            let mut add = |status: &str, description: &str| {
+                responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| envelope(description).into());
+            };
+            if secured {
+                add("401", "INVALID_OR_MISSING_BEARER_TOKEN");
+            }
+            if json_body {
+                add("400", "BAD_REQUEST (malformed JSON)");
+                add("413", "PAYLOAD_TOO_LARGE");
+                add("415", "UNSUPPORTED_MEDIA_TYPE");
+            }
+            add("429", "RATE_LIMITED");
+            add("503", "REQUEST_TIMEOUT");
+        }
+    }
 }
 
 pub fn router(state: AppState) -> Router {
@@ -473,7 +525,8 @@ impl Server {
         Self::drain(&self.state).await;
     }
 
-    /// Serves until the task ends (after `stop` from elsewhere or an error), then drains.
+    /// Serves until the task ends (after `stop` from elsewhere or an error), then drains. The
+    /// grace period starts when shutdown is requested, not when serving starts.
     pub async fn wait(self) {
         let mut handle = self.handle;
         let mut stopping = self.shutdown.subscribe();

@@ -103,6 +103,21 @@ async fn without_a_key_checks_are_unavailable(db: Db) {
     )
     .await
     .assert_error(StatusCode::SERVICE_UNAVAILABLE, "IPQS_NOT_CONFIGURED");
+    // Bad input is answered as bad input, key or no key.
+    let bad = app
+        .post(
+            "/api/v1/ipqs/check-batch",
+            Some(&admin),
+            json!({"ips": ["", "not-an-ip"]}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::OK, "{:?}", bad.body);
+    let results = bad.body["data"]["results"].as_array().expect("results");
+    assert!(
+        results
+            .iter()
+            .all(|r| r["success"] == false && r["code"] == "BAD_REQUEST")
+    );
     assert_eq!(fake.hits(), 0);
 }
 db_test!(without_a_key_checks_are_unavailable);

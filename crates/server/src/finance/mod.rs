@@ -36,8 +36,13 @@ impl IdCode for FinanceIds {
 }
 type Id = PathId<FinanceIds>;
 
+/// Schemas referenced only from query parameters, which utoipa does not collect itself.
+#[derive(utoipa::OpenApi)]
+#[openapi(components(schemas(botmox_contract::finance::SortOrder)))]
+struct ParamSchemas;
+
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    OpenApiRouter::with_openapi(<ParamSchemas as utoipa::OpenApi>::openapi())
         .routes(routes!(list_operations, create_operation))
         .routes(routes!(get_operation, patch_operation, delete_operation))
         .routes(routes!(summary_report))

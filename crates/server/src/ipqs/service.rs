@@ -227,7 +227,13 @@ impl IpqsService {
                 "Maximum 10 IPs per batch request",
             ));
         }
-        let key = self.key(&principal.tenant_id).await?;
+        // A batch of nothing but malformed addresses is answered item by item without the
+        // provider, so bad input never turns into IPQS_NOT_CONFIGURED.
+        let key = if ips.iter().any(|raw| parse_ip(raw).is_ok()) {
+            self.key(&principal.tenant_id).await?
+        } else {
+            Secret::new(String::new())
+        };
         let tenant = principal.tenant_id.as_str();
         let jobs = ips.iter().map(|raw| {
             let key = &key;

@@ -26,8 +26,13 @@ use service::{RESOURCES_INVALID_ID, RESOURCES_INVALID_KIND};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// Schemas referenced only from path parameters, which utoipa does not collect itself.
+#[derive(utoipa::OpenApi)]
+#[openapi(components(schemas(ResourceKind)))]
+struct ParamSchemas;
+
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    OpenApiRouter::with_openapi(<ParamSchemas as utoipa::OpenApi>::openapi())
         .routes(routes!(stats))
         .routes(routes!(list_resources, create_resource))
         .routes(routes!(
