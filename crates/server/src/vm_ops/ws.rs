@@ -6,6 +6,7 @@ use super::service::{Report, VmOpsService};
 use crate::agents::store::agent;
 use crate::auth::principal::{AuthKind, Principal};
 use crate::bus::Signal;
+use crate::db::dual::Bind;
 use crate::db::time::{now_ms, to_rfc3339};
 use crate::error::ApiError;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -149,6 +150,10 @@ pub async fn run(
                 Some(Err(_)) => break "socket error",
             },
             _ = reg.wake.notified() => {
+                // A full session may be holding slots for commands that moved on elsewhere.
+                if s.p.mode == Mode::Push && s.inflight.len() as u32 >= s.p.max_inflight {
+                    s.prune().await;
+                }
                 if let Err(err) = s.hand_out().await {
                     s.send(api_error_frame(&err, None)).await;
                 }
@@ -246,19 +251,31 @@ impl Session {
         }
     }
 
-    /// Forgets handed-out commands that finished or moved on without this session hearing.
+    /// Forgets handed-out commands that finished or moved on without this session hearing
+    /// (cancelled, requeued by the sweeper, reconciled), in one query.
     async fn prune(&mut self) {
-        let ids: Vec<(String, i64)> = self.inflight.iter().map(|(k, v)| (k.clone(), *v)).collect();
-        for (id, epoch) in ids {
-            match self.svc.store().get(&self.p.agent.tenant_id, &id).await {
-                Ok(Some(row))
-                    if row.lease_epoch == epoch
-                        && matches!(row.status.as_str(), "dispatched" | "running") => {}
-                Ok(_) => {
-                    self.inflight.remove(&id);
-                }
-                Err(err) => tracing::warn!(error = %err, "checking a handed-out command failed"),
-            }
+        if self.inflight.is_empty() {
+            return;
+        }
+        let ids: Vec<String> = self.inflight.keys().cloned().collect();
+        let marks = vec!["?"; ids.len()].join(", ");
+        let mut binds = vec![Bind::Text(self.p.agent.tenant_id.clone())];
+        binds.extend(ids.into_iter().map(Bind::Text));
+        let cond = format!("tenant_id = ? AND id IN ({marks})");
+        match self
+            .svc
+            .store()
+            .select_where(&cond, binds, MAX_INFLIGHT as i64)
+            .await
+        {
+            Ok(rows) => self.inflight.retain(|id, epoch| {
+                rows.iter().any(|r| {
+                    r.id == *id
+                        && r.lease_epoch == *epoch
+                        && matches!(r.status.as_str(), "dispatched" | "running")
+                })
+            }),
+            Err(err) => tracing::warn!(error = %err, "checking handed-out commands failed"),
         }
     }
 
