@@ -57,4 +57,17 @@ impl Placeholders {
         self.0 += 1;
         format!("${}", self.0)
     }
+
+    /// Replaces each `?` in `sql` with the next numbered placeholder.
+    pub fn number(&mut self, sql: &str) -> String {
+        let mut out = String::with_capacity(sql.len() + 8);
+        for ch in sql.chars() {
+            if ch == '?' {
+                out.push_str(&self.mark());
+            } else {
+                out.push(ch);
+            }
+        }
+        out
+    }
 }

@@ -119,15 +119,7 @@ impl Change {
         sets.extend(self.set_raw.iter().map(|s| (*s).to_owned()));
         let mut wheres: Vec<String> = Vec::new();
         for (cond, cb) in &self.conditions {
-            let mut out = String::new();
-            for ch in cond.chars() {
-                if ch == '?' {
-                    out.push_str(&p.mark());
-                } else {
-                    out.push(ch);
-                }
-            }
-            wheres.push(format!("({out})"));
+            wheres.push(format!("({})", p.number(cond)));
             binds.extend(cb.iter().cloned());
         }
         if let Some(ids) = &self.limit_ids {
@@ -409,14 +401,7 @@ impl CommandStore {
         limit: i64,
     ) -> Result<Vec<CommandRow>, sqlx::Error> {
         let mut p = Placeholders::default();
-        let mut out = String::new();
-        for ch in cond.chars() {
-            if ch == '?' {
-                out.push_str(&p.mark());
-            } else {
-                out.push(ch);
-            }
-        }
+        let out = p.number(cond);
         let sql = format!(
             "SELECT * FROM agent_commands WHERE {out} ORDER BY queued_at LIMIT {}",
             p.mark()
