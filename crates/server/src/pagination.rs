@@ -51,6 +51,19 @@ impl PageRequest {
         })
     }
 
+    /// The cursor as `(epoch-ms sort key, id)`, for lists ordered by a timestamp; a cursor
+    /// with another key is refused with the list's own error code.
+    pub fn after_ms(&self, invalid_code: &'static str) -> Result<Option<(i64, String)>, ApiError> {
+        self.after
+            .as_ref()
+            .map(|c| {
+                c.key.as_i64().map(|ms| (ms, c.id.clone())).ok_or_else(|| {
+                    ApiError::bad_request(invalid_code, "cursor is not one this server issued")
+                })
+            })
+            .transpose()
+    }
+
     /// Rows a store should fetch: one more than the page, to know whether another follows.
     pub fn fetch(&self) -> u64 {
         u64::from(self.limit) + 1

@@ -525,18 +525,7 @@ impl AgentsService {
         if caller.kind == AuthKind::Agent {
             return Err(ApiError::forbidden("Agent tokens cannot read agents"));
         }
-        let after = match &page.after {
-            Some(c) => Some((
-                c.key.as_i64().ok_or_else(|| {
-                    ApiError::bad_request(
-                        "AGENTS_LIST_INVALID_QUERY",
-                        "cursor is not one this server issued",
-                    )
-                })?,
-                c.id.clone(),
-            )),
-            None => None,
-        };
+        let after = page.after_ms("AGENTS_LIST_INVALID_QUERY")?;
         let rows = self
             .store
             .list(ListFilter {

@@ -321,18 +321,7 @@ impl VmOpsService {
         };
         let created_by = (caller.kind != AuthKind::Agent && !caller.is_privileged())
             .then_some(caller.uid.as_str());
-        let after = match &page.after {
-            Some(c) => Some((
-                c.key.as_i64().ok_or_else(|| {
-                    ApiError::bad_request(
-                        "VM_OPS_INVALID_LIST_QUERY",
-                        "cursor is not one this server issued",
-                    )
-                })?,
-                c.id.clone(),
-            )),
-            None => None,
-        };
+        let after = page.after_ms("VM_OPS_INVALID_LIST_QUERY")?;
         let rows = self
             .store
             .list(ListFilter {
