@@ -120,6 +120,11 @@ pub struct GenerateIsoRequest {
     #[garde(skip)]
     #[serde(default)]
     pub sequence: Option<u32>,
+    /// Playbook put on the ISO as `playbook.yml`; without it the tenant's default playbook
+    /// (if any) is used.
+    #[garde(inner(length(min = 1, max = 128)))]
+    #[serde(default)]
+    pub playbook_id: Option<String>,
 }
 
 impl Input for GenerateIsoRequest {
@@ -142,6 +147,8 @@ pub struct GeneratedIso {
     pub files: Vec<String>,
     pub computer_name: String,
     pub username: String,
+    /// The playbook on the ISO as `playbook.yml`, if any.
+    pub playbook_id: Option<String>,
     pub expires_at: String,
 }
 

@@ -143,6 +143,15 @@ impl Objects {
         }
     }
 
+    /// Whether an object exists at `key`.
+    pub async fn exists(&self, key: &str) -> anyhow::Result<bool> {
+        match self.store.head(&Path::from(key)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(err) => Err(anyhow::Error::new(err).context(format!("looking up object {key}"))),
+        }
+    }
+
     /// Deletes an object; a missing one is not an error.
     pub async fn delete_if_exists(&self, key: &str) -> anyhow::Result<()> {
         match self.store.delete(&Path::from(key)).await {

@@ -369,6 +369,151 @@ async fn generated_iso_downloads_and_its_token_drives_progress(db: Db) {
 }
 db_test!(generated_iso_downloads_and_its_token_drives_progress);
 
+async fn playbooks_go_on_the_iso(db: Db) {
+    let Some(app) = spawn(db).await else { return };
+    let t = app.user_token("ops@example.com", &["user"]).await;
+    let vm = json!({"vm_uuid": VM, "profile_config": {}});
+
+    // No playbook at all: none on the ISO.
+    let data = generate(&app, &t, vm.clone()).await;
+    assert_eq!(data["playbook_id"], Value::Null);
+    assert!(
+        !data["files"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("playbook.yml"))
+    );
+
+    let create = |name: &'static str, content: &'static str, is_default: bool| {
+        let app = &app;
+        let t = t.clone();
+        async move {
+            let r = app
+                .post(
+                    "/api/v1/playbooks",
+                    Some(&t),
+                    json!({"name": name, "content": content, "is_default": is_default}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+            r.body["data"]["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let default_id = create(
+        "Default",
+        "name: default-marker-7c1\nroles:\n  - base-system\n",
+        true,
+    )
+    .await;
+    let other_id = create(
+        "Farm",
+        "name: farm-marker-93b\nroles:\n  - base-system\n",
+        false,
+    )
+    .await;
+
+    // The tenant's default is used when none is named.
+    let data = generate(&app, &t, vm.clone()).await;
+    assert_eq!(data["playbook_id"], default_id.as_str());
+    assert!(
+        data["files"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("playbook.yml"))
+    );
+
+    // A named one wins, and its content is what the ISO carries.
+    let mut named = vm.clone();
+    named["playbook_id"] = json!(other_id);
+    let data = generate(&app, &t, named).await;
+    assert_eq!(data["playbook_id"], other_id.as_str());
+    let resp = app
+        .http
+        .get(app.url(data["iso_url"].as_str().unwrap()))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    let bytes = resp.bytes().await.unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("farm-marker-93b"));
+    assert!(!text.contains("default-marker-7c1"));
+    match xorriso_files(&bytes) {
+        Some(files) => assert!(files.contains(&"playbook.yml".to_owned()), "{files:?}"),
+        None if std::env::var("CI").as_deref() == Ok("true") => panic!("xorriso is missing"),
+        None => {}
+    }
+
+    // A playbook that is not the tenant's is refused, and nothing is issued.
+    let other_tenant = app
+        .user_token_in("tenant-b", "b@example.com", &["user"])
+        .await;
+    let mut foreign =
+        json!({"vm_uuid": "11111111-2222-3333-4444-555555555555", "profile_config": {}});
+    foreign["playbook_id"] = json!(other_id);
+    app.post(
+        "/api/v1/provisioning/generate-iso-payload",
+        Some(&other_tenant),
+        foreign,
+    )
+    .await
+    .assert_error(StatusCode::NOT_FOUND, "PLAYBOOK_NOT_FOUND");
+    let p = app
+        .get(
+            "/api/v1/provisioning/progress/11111111-2222-3333-4444-555555555555",
+            Some(&other_tenant),
+        )
+        .await;
+    assert_eq!(p.body["data"]["token"], Value::Null, "{}", p.body);
+    let mut bad = vm.clone();
+    bad["playbook_id"] = json!("no such/id");
+    app.post("/api/v1/provisioning/generate-iso-payload", Some(&t), bad)
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "PLAYBOOK_INVALID_ID");
+}
+db_test!(playbooks_go_on_the_iso);
+
+async fn published_bootstrap_binaries_get_presigned_urls(db: Db) {
+    let Some(s3) = botmox_testkit::s3::MotoS3::start()
+        .await
+        .expect("S3 test server")
+    else {
+        return;
+    };
+    let mut vars: Vec<(&str, String)> = s3.env();
+    vars.push(("BOTMOX_PUBLIC_URL", PUBLIC_URL.to_owned()));
+    let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let Some(app) = TestApp::spawn_with(db, &refs).await else {
+        return;
+    };
+    let t = app.user_token("ops@example.com", &["user"]).await;
+    let data = generate_for(&app, &t, VM).await;
+    let token = data["token"].as_str().unwrap();
+
+    // Nothing published: no URLs, and validation still succeeds.
+    let v = validate(&app, token, VM).await;
+    assert_eq!(v.status, StatusCode::OK, "{}", v.body);
+    assert_eq!(v.body["data"]["bootstrap_url"], Value::Null);
+    assert_eq!(v.body["data"]["app_url"], Value::Null);
+
+    // Once the operator publishes the downloader, the VM gets a URL it can fetch as is.
+    let binary = b"MZ downloader build 42".to_vec();
+    s3.put_object("bootstrap/downloader.exe", binary.clone())
+        .await
+        .unwrap();
+    let v = validate(&app, token, VM).await;
+    let url = v.body["data"]["bootstrap_url"]
+        .as_str()
+        .expect("bootstrap_url")
+        .to_owned();
+    assert!(url.contains("X-Amz-Signature"), "{url}");
+    assert_eq!(v.body["data"]["app_url"], Value::Null);
+    let got = reqwest::get(&url).await.unwrap();
+    assert_eq!(got.status(), StatusCode::OK);
+    assert_eq!(got.bytes().await.unwrap().to_vec(), binary);
+}
+db_test!(published_bootstrap_binaries_get_presigned_urls);
+
 async fn generate_refuses_bad_requests(db: Db) {
     let Some(app) = spawn(db).await else { return };
     let t = app.user_token("ops@example.com", &["user"]).await;

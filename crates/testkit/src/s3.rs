@@ -225,6 +225,19 @@ impl MotoS3 {
         Ok(resp.status().is_success())
     }
 
+    /// Stores an object directly, as an operator publishing a file would (unsigned PUT).
+    pub async fn put_object(&self, key: &str, body: Vec<u8>) -> anyhow::Result<()> {
+        let resp = reqwest::Client::new()
+            .put(format!("{}/{}/{}", self.endpoint, self.bucket, key))
+            .body(body)
+            .send()
+            .await?;
+        if !resp.status().is_success() {
+            bail!("storing {key}: {}", resp.status());
+        }
+        Ok(())
+    }
+
     /// Every key in the bucket (unsigned ListObjectsV2).
     pub async fn keys(&self) -> anyhow::Result<Vec<String>> {
         let body = reqwest::Client::new()

@@ -49,6 +49,8 @@ pub const SETUP_DIR: &str = r"C:\WindowsSetup";
 pub const VOLUME_LABEL: &str = "BOTMOX_CFG";
 pub const AUTOUNATTEND_XML: &str = "autounattend.xml";
 pub const PROVISION_JSON: &str = "provision.json";
+/// The playbook the setup app runs after Windows is installed.
+pub const PLAYBOOK_YML: &str = "playbook.yml";
 pub const START_PS1: &str = resolve::BOOTSTRAP_SCRIPT;
 /// Longest provisioning token accepted.
 const TOKEN_MAX: usize = 4096;
@@ -141,7 +143,22 @@ pub fn build_payload(
     seed: u64,
     timestamp: DateTime<Utc>,
 ) -> Result<ProvisioningPayload, ProvisioningError> {
-    let files = build_files(profile, vm, token, public_url, seed)?;
+    build_payload_with(profile, vm, token, public_url, seed, timestamp, Vec::new())
+}
+
+/// [`build_payload`] with further files on the ISO (e.g. `playbook.yml`); the first logon
+/// copies the whole ISO to `C:\WindowsSetup`, so they land next to `START.ps1`.
+pub fn build_payload_with(
+    profile: &UnattendProfileConfig,
+    vm: &ProvisionVm,
+    token: &str,
+    public_url: &Url,
+    seed: u64,
+    timestamp: DateTime<Utc>,
+    extra: Vec<PayloadFile>,
+) -> Result<ProvisioningPayload, ProvisioningError> {
+    let mut files = build_files(profile, vm, token, public_url, seed)?;
+    files.files.extend(extra);
     let iso_bytes = build_iso(
         files
             .files

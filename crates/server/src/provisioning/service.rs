@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::store::{ACTIVE, EXPIRED, ProvisioningStore, REVOKED, USED, profile, progress, token};
-use super::{ProvisioningError, build_payload};
+use super::{PLAYBOOK_YML, PayloadFile, ProvisioningError, build_payload_with};
 use crate::auth::Principal;
 use crate::auth::token::{constant_time_eq, generate_opaque, hash_opaque};
 use crate::config::Config;
@@ -13,6 +13,7 @@ use crate::db::time::{now_ms, to_rfc3339};
 use crate::error::{ApiError, ApiResult};
 use crate::objects::{ObjectStream, Objects};
 use crate::pagination::{Cursor, PageRequest};
+use crate::playbooks::PlaybookService;
 use crate::ratelimit::FixedWindow;
 use axum::http::StatusCode;
 use botmox_contract::ListMeta;
@@ -37,6 +38,9 @@ pub const VM_NOT_FOUND: &str = "PROVISIONING_VM_NOT_FOUND";
 const GENERATE_CODE: &str = "PROVISIONING_INVALID_GENERATE_BODY";
 /// Prefix of provisioning tokens, so they are recognisable in a leak scan.
 pub const TOKEN_PREFIX: &str = "bmp_";
+/// Object keys of the next-stage binaries START.ps1 runs, published by the operator.
+pub const BOOTSTRAP_DOWNLOADER_KEY: &str = "bootstrap/downloader.exe";
+pub const SETUP_APP_KEY: &str = "apps/winsible-setup.exe";
 /// Route the agent downloads a VM's ISO from.
 pub const ISO_ROUTE: &str = "/api/v1/provisioning/isos";
 
@@ -46,6 +50,8 @@ pub struct ProvisioningService {
     token_ttl: Duration,
     public_url: Option<String>,
     limiter: FixedWindow,
+    playbooks: PlaybookService,
+    presign_ttl: Duration,
 }
 
 fn profile_to_wire(row: profile::Model) -> ApiResult<UnattendProfile> {
@@ -167,7 +173,9 @@ fn generation_error(err: ProvisioningError) -> ApiError {
 impl ProvisioningService {
     pub fn new(db: Db, objects: Objects, config: &Config) -> Self {
         Self {
-            store: ProvisioningStore::new(db),
+            store: ProvisioningStore::new(db.clone()),
+            playbooks: PlaybookService::new(db),
+            presign_ttl: config.artifacts.url_ttl,
             objects,
             token_ttl: config.provisioning.token_ttl,
             public_url: config.public_url.clone(),
@@ -309,11 +317,28 @@ impl ProvisioningService {
             sequence: req.sequence,
         };
 
+        let playbook = self.playbook(principal, req.playbook_id.as_deref()).await?;
+        let extra = playbook
+            .iter()
+            .map(|p| PayloadFile {
+                path: PLAYBOOK_YML.to_owned(),
+                bytes: p.content.as_bytes().to_vec(),
+            })
+            .collect();
+
         let secret = generate_opaque(TOKEN_PREFIX);
         let now = now_ms();
         let seed: u64 = rand::rng().random();
-        let payload = build_payload(&config, &vm, &secret, &public_url, seed, chrono::Utc::now())
-            .map_err(generation_error)?;
+        let payload = build_payload_with(
+            &config,
+            &vm,
+            &secret,
+            &public_url,
+            seed,
+            chrono::Utc::now(),
+            extra,
+        )
+        .map_err(generation_error)?;
 
         let token_id = uuid::Uuid::now_v7().to_string();
         let key = format!(
@@ -370,8 +395,32 @@ impl ProvisioningService {
             files: payload.files.iter().map(|f| f.path.clone()).collect(),
             computer_name: payload.computer_name,
             username: payload.username,
+            playbook_id: playbook.map(|p| p.id),
             expires_at: to_rfc3339(expires_at),
         })
+    }
+
+    /// The playbook for the ISO: the one asked for (404 when it is not the tenant's), else the
+    /// tenant's default; an empty playbook puts no file on the ISO.
+    async fn playbook(
+        &self,
+        principal: &Principal,
+        id: Option<&str>,
+    ) -> ApiResult<Option<botmox_contract::playbooks::Playbook>> {
+        if let Some(id) = id {
+            crate::playbooks::service::check_id(id)?;
+        }
+        let found = self
+            .playbooks
+            .for_provisioning(&principal.tenant_id, id)
+            .await?;
+        if id.is_some() && found.is_none() {
+            return Err(ApiError::not_found(
+                crate::playbooks::service::NOT_FOUND,
+                "Playbook not found",
+            ));
+        }
+        Ok(found.filter(|p| !p.content.trim().is_empty()))
     }
 
     /// The VM's current ISO: `(file name, sha256, content)`.
@@ -464,11 +513,18 @@ impl ProvisioningService {
             vm_uuid: row.vm_uuid,
             token_id: row.id,
             expires_at: to_rfc3339(row.expires_at),
-            // No next-stage downloader is published yet: START.ps1 then ends after its
-            // `windows_installed` report.
-            bootstrap_url: None,
-            app_url: None,
+            bootstrap_url: self.presigned(BOOTSTRAP_DOWNLOADER_KEY).await?,
+            app_url: self.presigned(SETUP_APP_KEY).await?,
         })
+    }
+
+    /// A short-lived presigned URL for a published next-stage binary; `None` when it is not
+    /// published or objects are not on S3 (START.ps1 then ends after `windows_installed`).
+    async fn presigned(&self, key: &str) -> ApiResult<Option<String>> {
+        if !self.objects.can_presign() || !self.objects.exists(key).await? {
+            return Ok(None);
+        }
+        Ok(self.objects.presign_get(key, self.presign_ttl).await?)
     }
 
     /// Appends a report; `completed`/`completed` uses the token up.
