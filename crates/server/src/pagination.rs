@@ -6,7 +6,19 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use botmox_contract::ListMeta;
 use botmox_contract::pagination::PageQuery;
+use sea_orm::{ColumnTrait, Condition};
 use serde::{Deserialize, Serialize};
+
+/// Where a newest-first list keyed by an epoch-ms timestamp resumes: `(sort key, last id)`.
+pub type AfterMs = (i64, String);
+
+/// Keyset condition for a newest-first list on (`sort`, `id`): the rows after the cursor.
+pub fn newest_first_after<C: ColumnTrait>(sort: C, id: C, after: &AfterMs) -> Condition {
+    let (at, last) = after;
+    Condition::any()
+        .add(sort.lt(*at))
+        .add(Condition::all().add(sort.eq(*at)).add(id.lt(last.as_str())))
+}
 
 /// The position after which the next page starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,7 +65,7 @@ impl PageRequest {
 
     /// The cursor as `(epoch-ms sort key, id)`, for lists ordered by a timestamp; a cursor
     /// with another key is refused with the list's own error code.
-    pub fn after_ms(&self, invalid_code: &'static str) -> Result<Option<(i64, String)>, ApiError> {
+    pub fn after_ms(&self, invalid_code: &'static str) -> Result<Option<AfterMs>, ApiError> {
         self.after
             .as_ref()
             .map(|c| {
@@ -105,6 +117,25 @@ mod tests {
         };
         assert_eq!(Cursor::decode(&c.encode()).expect("decodes"), c);
         assert!(Cursor::decode("%%%").is_err());
+    }
+
+    #[test]
+    fn only_timestamp_cursors_pass_after_ms() {
+        let page = |key| PageRequest {
+            limit: 10,
+            after: Some(Cursor {
+                key,
+                id: "x".into(),
+            }),
+        };
+        assert_eq!(
+            page(serde_json::json!(5)).after_ms("CODE").expect("ms key"),
+            Some((5, "x".to_owned()))
+        );
+        let err = page(serde_json::json!("name"))
+            .after_ms("CODE")
+            .unwrap_err();
+        assert_eq!(err.code(), "CODE");
     }
 
     #[test]

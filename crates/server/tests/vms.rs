@@ -333,6 +333,13 @@ async fn list_pages_through_every_vm_once_and_filters(db: Db) {
     assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 7);
     // Newest first.
     assert_eq!(seen.first().map(String::as_str), Some("vm-list-0006"));
+    // A cursor whose key is not a timestamp is refused, not read as "from the start".
+    use base64::Engine;
+    let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(br#"{"key":"zzz","id":"vm-list-0003"}"#);
+    app.get(&format!("/api/v1/vm?cursor={forged}"), Some(&admin))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "VALIDATION_ERROR");
 
     let paused = app.get("/api/v1/vm?status=paused", Some(&admin)).await;
     let uuids: Vec<&str> = paused.body["data"]

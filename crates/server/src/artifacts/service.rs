@@ -21,6 +21,7 @@ use botmox_contract::artifacts::{
     DownloadAuditRecord, EffectiveAssignment, ReleaseCreateRequest, ReleaseListQuery,
     ReleaseRecord, ResolveDownloadRequest, ResolveDownloadResponse,
 };
+use botmox_contract::error_code::VALIDATION_ERROR;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use serde_json::json;
@@ -234,7 +235,12 @@ impl ArtifactService {
         };
         let rows = self
             .store
-            .releases(&p.tenant_id, &filter, page.after.as_ref(), page.fetch())
+            .releases(
+                &p.tenant_id,
+                &filter,
+                page.after_ms(VALIDATION_ERROR)?.as_ref(),
+                page.fetch(),
+            )
             .await?;
         let (rows, meta) = page.finish(rows, |r| Cursor {
             key: json!(r.created_at),
@@ -494,7 +500,7 @@ impl ArtifactService {
                 &p.tenant_id,
                 module.as_deref(),
                 user.as_deref(),
-                page.after.as_ref(),
+                page.after_ms(VALIDATION_ERROR)?.as_ref(),
                 page.fetch(),
             )
             .await?;
@@ -737,7 +743,12 @@ impl ArtifactService {
         };
         let rows = self
             .store
-            .audit(&p.tenant_id, &filter, page.after.as_ref(), page.fetch())
+            .audit(
+                &p.tenant_id,
+                &filter,
+                page.after_ms(VALIDATION_ERROR)?.as_ref(),
+                page.fetch(),
+            )
             .await?;
         let (rows, meta) = page.finish(rows, |r| Cursor {
             key: json!(r.created_at),

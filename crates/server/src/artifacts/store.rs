@@ -1,9 +1,9 @@
 //! Persistence of releases, assignments and the download audit.
 
 use crate::db::Db;
-use crate::pagination::Cursor;
+use crate::pagination::{AfterMs, newest_first_after};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 pub mod release {
     use sea_orm::entity::prelude::*;
@@ -109,16 +109,6 @@ pub struct AuditFilter {
     pub lease_id: Option<String>,
 }
 
-/// Keyset condition for "newest first" on (`created_at`, `id`).
-fn before<C: ColumnTrait>(created: C, id: C, c: &Cursor) -> Condition {
-    let key = c.key.as_i64().unwrap_or(i64::MAX);
-    Condition::any().add(created.lt(key)).add(
-        Condition::all()
-            .add(created.eq(key))
-            .add(id.lt(c.id.as_str())),
-    )
-}
-
 #[derive(Clone, Debug)]
 pub struct ArtifactStore {
     db: Db,
@@ -209,7 +199,7 @@ impl ArtifactStore {
         &self,
         tenant: &str,
         filter: &ReleaseFilter,
-        after: Option<&Cursor>,
+        after: Option<&AfterMs>,
         fetch: u64,
     ) -> Result<Vec<release::Model>, sea_orm::DbErr> {
         let mut q = release::Entity::find().filter(release::Column::TenantId.eq(tenant));
@@ -226,7 +216,11 @@ impl ArtifactStore {
             q = q.filter(release::Column::Status.eq(v.as_str()));
         }
         if let Some(c) = after {
-            q = q.filter(before(release::Column::CreatedAt, release::Column::Id, c));
+            q = q.filter(newest_first_after(
+                release::Column::CreatedAt,
+                release::Column::Id,
+                c,
+            ));
         }
         q.order_by_desc(release::Column::CreatedAt)
             .order_by_desc(release::Column::Id)
@@ -294,7 +288,7 @@ impl ArtifactStore {
         tenant: &str,
         module: Option<&str>,
         user_key: Option<&str>,
-        after: Option<&Cursor>,
+        after: Option<&AfterMs>,
         fetch: u64,
     ) -> Result<Vec<assignment::Model>, sea_orm::DbErr> {
         let mut q = assignment::Entity::find().filter(assignment::Column::TenantId.eq(tenant));
@@ -305,7 +299,7 @@ impl ArtifactStore {
             q = q.filter(assignment::Column::UserKey.eq(u));
         }
         if let Some(c) = after {
-            q = q.filter(before(
+            q = q.filter(newest_first_after(
                 assignment::Column::CreatedAt,
                 assignment::Column::Id,
                 c,
@@ -332,7 +326,7 @@ impl ArtifactStore {
         &self,
         tenant: &str,
         filter: &AuditFilter,
-        after: Option<&Cursor>,
+        after: Option<&AfterMs>,
         fetch: u64,
     ) -> Result<Vec<audit::Model>, sea_orm::DbErr> {
         let mut q = audit::Entity::find().filter(audit::Column::TenantId.eq(tenant));
@@ -349,7 +343,11 @@ impl ArtifactStore {
             q = q.filter(audit::Column::LeaseId.eq(v.as_str()));
         }
         if let Some(c) = after {
-            q = q.filter(before(audit::Column::CreatedAt, audit::Column::Id, c));
+            q = q.filter(newest_first_after(
+                audit::Column::CreatedAt,
+                audit::Column::Id,
+                c,
+            ));
         }
         q.order_by_desc(audit::Column::CreatedAt)
             .order_by_desc(audit::Column::Id)

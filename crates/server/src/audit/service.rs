@@ -8,6 +8,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::pagination::{Cursor, PageRequest};
 use botmox_contract::ListMeta;
 use botmox_contract::audit::{AuditActor, AuditEntry, AuditQuery};
+use botmox_contract::error_code::VALIDATION_ERROR;
 use botmox_contract::pagination::PageQuery;
 
 const INVALID_QUERY: &str = "AUDIT_INVALID_QUERY";
@@ -66,7 +67,12 @@ pub async fn list(
         to_ms: parse_time("to", query.to.as_deref())?,
     };
     let rows = AuditStore::new(db.clone())
-        .list(&admin.tenant_id, &filter, &page)
+        .list(
+            &admin.tenant_id,
+            &filter,
+            &page,
+            page.after_ms(VALIDATION_ERROR)?.as_ref(),
+        )
         .await?;
     let (rows, meta) = page.finish(rows, |r| Cursor {
         key: serde_json::json!(r.at),

@@ -1,7 +1,7 @@
 //! Persistence of audit entries: batched inserts and a filtered, keyset-paged read.
 
 use crate::db::Db;
-use crate::pagination::PageRequest;
+use crate::pagination::{AfterMs, PageRequest, newest_first_after};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 pub mod audit_log {
@@ -76,6 +76,7 @@ impl AuditStore {
         tenant: &str,
         filter: &AuditFilter,
         page: &PageRequest,
+        after: Option<&AfterMs>,
     ) -> Result<Vec<Model>, sea_orm::DbErr> {
         let mut query = Entity::find().filter(Column::TenantId.eq(tenant));
         if let Some(actor) = &filter.actor {
@@ -100,15 +101,8 @@ impl AuditStore {
         if let Some(to) = filter.to_ms {
             query = query.filter(Column::At.lt(to));
         }
-        if let Some(after) = &page.after {
-            let at = after.key.as_i64().unwrap_or(i64::MAX);
-            query = query.filter(
-                Condition::any().add(Column::At.lt(at)).add(
-                    Condition::all()
-                        .add(Column::At.eq(at))
-                        .add(Column::Id.lt(after.id.as_str())),
-                ),
-            );
+        if let Some(after) = after {
+            query = query.filter(newest_first_after(Column::At, Column::Id, after));
         }
         query
             .order_by_desc(Column::At)

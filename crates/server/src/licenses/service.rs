@@ -14,6 +14,7 @@ use crate::vms::VmService;
 use crate::vms::service::{STATUS_ACTIVE, is_operator, normalize_uuid};
 use axum::http::StatusCode;
 use botmox_contract::ListMeta;
+use botmox_contract::error_code::VALIDATION_ERROR;
 use botmox_contract::licenses::{
     EntitlementListQuery, EntitlementPutRequest, EntitlementRecord, LeaseHeartbeat, LeaseIssued,
     LeaseListQuery, LeaseRecord, LeaseRequest, LeaseRevoked, LicenseCreateRequest,
@@ -398,7 +399,7 @@ impl LicenseService {
                 &p.tenant_id,
                 &filter,
                 now,
-                page.after.as_ref(),
+                page.after_ms(VALIDATION_ERROR)?.as_ref(),
                 page.fetch(),
             )
             .await?;
@@ -595,7 +596,7 @@ impl LicenseService {
                 &p.tenant_id,
                 user,
                 status.as_deref(),
-                page.after.as_ref(),
+                page.after_ms(VALIDATION_ERROR)?.as_ref(),
                 page.fetch(),
             )
             .await?;
@@ -664,7 +665,11 @@ impl LicenseService {
         let page = PageRequest::from_query(&q.page())?;
         let rows = self
             .store
-            .entitlements(&p.tenant_id, page.after.as_ref(), page.fetch())
+            .entitlements(
+                &p.tenant_id,
+                page.after.as_ref().map(|c| c.id.as_str()),
+                page.fetch(),
+            )
             .await?;
         let (rows, meta) = page.finish(rows, |r| Cursor {
             key: json!(null),

@@ -1,7 +1,7 @@
 //! Persistence of licenses, entitlements and execution leases.
 
 use crate::db::Db;
-use crate::pagination::Cursor;
+use crate::pagination::{AfterMs, newest_first_after};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
@@ -152,7 +152,7 @@ impl LicenseStore {
         tenant: &str,
         user_id: Option<&str>,
         status: Option<&str>,
-        after: Option<&Cursor>,
+        after: Option<&AfterMs>,
         fetch: u64,
     ) -> Result<Vec<license::Model>, sea_orm::DbErr> {
         let mut q = license::Entity::find().filter(license::Column::TenantId.eq(tenant));
@@ -163,16 +163,11 @@ impl LicenseStore {
             q = q.filter(license::Column::Status.eq(s));
         }
         if let Some(c) = after {
-            let key = c.key.as_i64().unwrap_or(i64::MAX);
-            q = q.filter(
-                Condition::any()
-                    .add(license::Column::CreatedAt.lt(key))
-                    .add(
-                        Condition::all()
-                            .add(license::Column::CreatedAt.eq(key))
-                            .add(license::Column::Id.lt(c.id.as_str())),
-                    ),
-            );
+            q = q.filter(newest_first_after(
+                license::Column::CreatedAt,
+                license::Column::Id,
+                c,
+            ));
         }
         q.order_by_desc(license::Column::CreatedAt)
             .order_by_desc(license::Column::Id)
@@ -245,12 +240,12 @@ impl LicenseStore {
     pub async fn entitlements(
         &self,
         tenant: &str,
-        after: Option<&Cursor>,
+        after_user: Option<&str>,
         fetch: u64,
     ) -> Result<Vec<entitlement::Model>, sea_orm::DbErr> {
         let mut q = entitlement::Entity::find().filter(entitlement::Column::TenantId.eq(tenant));
-        if let Some(c) = after {
-            q = q.filter(entitlement::Column::UserId.gt(c.id.as_str()));
+        if let Some(user) = after_user {
+            q = q.filter(entitlement::Column::UserId.gt(user));
         }
         q.order_by_asc(entitlement::Column::UserId)
             .limit(fetch)
@@ -350,7 +345,7 @@ impl LicenseStore {
         tenant: &str,
         filter: &LeaseFilter,
         now: i64,
-        after: Option<&Cursor>,
+        after: Option<&AfterMs>,
         fetch: u64,
     ) -> Result<Vec<lease::Model>, sea_orm::DbErr> {
         let mut q = lease::Entity::find().filter(lease::Column::TenantId.eq(tenant));
@@ -381,14 +376,11 @@ impl LicenseStore {
             None => {}
         }
         if let Some(c) = after {
-            let key = c.key.as_i64().unwrap_or(i64::MAX);
-            q = q.filter(
-                Condition::any().add(lease::Column::CreatedAt.lt(key)).add(
-                    Condition::all()
-                        .add(lease::Column::CreatedAt.eq(key))
-                        .add(lease::Column::Id.lt(c.id.as_str())),
-                ),
-            );
+            q = q.filter(newest_first_after(
+                lease::Column::CreatedAt,
+                lease::Column::Id,
+                c,
+            ));
         }
         q.order_by_desc(lease::Column::CreatedAt)
             .order_by_desc(lease::Column::Id)

@@ -10,6 +10,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::pagination::{Cursor, PageRequest};
 use axum::http::StatusCode;
 use botmox_contract::ListMeta;
+use botmox_contract::error_code::VALIDATION_ERROR;
 use botmox_contract::playbooks::{
     Playbook, PlaybookCreateRequest, PlaybookUpdateRequest, PlaybookValidation,
 };
@@ -109,7 +110,14 @@ impl PlaybookService {
         principal: &Principal,
         page: &PageRequest,
     ) -> ApiResult<(Vec<Playbook>, ListMeta)> {
-        let rows = self.store.list(&principal.tenant_id, page).await?;
+        let rows = self
+            .store
+            .list(
+                &principal.tenant_id,
+                page,
+                page.after_ms(VALIDATION_ERROR)?.as_ref(),
+            )
+            .await?;
         let (rows, meta) = page.finish(rows, |r| Cursor {
             key: json!(r.updated_at),
             id: r.id.clone(),

@@ -1,11 +1,11 @@
 //! Persistence of playbooks.
 
 use crate::db::Db;
-use crate::pagination::PageRequest;
+use crate::pagination::{AfterMs, PageRequest, newest_first_after};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 
 pub mod playbook {
@@ -71,17 +71,11 @@ impl PlaybookStore {
         &self,
         tenant: &str,
         page: &PageRequest,
+        after: Option<&AfterMs>,
     ) -> Result<Vec<Model>, sea_orm::DbErr> {
         let mut query = Entity::find().filter(Column::TenantId.eq(tenant));
-        if let Some(after) = &page.after {
-            let at = after.key.as_i64().unwrap_or(i64::MAX);
-            query = query.filter(
-                Condition::any().add(Column::UpdatedAt.lt(at)).add(
-                    Condition::all()
-                        .add(Column::UpdatedAt.eq(at))
-                        .add(Column::Id.lt(after.id.as_str())),
-                ),
-            );
+        if let Some(after) = after {
+            query = query.filter(newest_first_after(Column::UpdatedAt, Column::Id, after));
         }
         query
             .order_by_desc(Column::UpdatedAt)

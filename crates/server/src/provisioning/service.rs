@@ -1,6 +1,7 @@
 //! Provisioning rules: tenant-scoped unattend profiles (one default per tenant), config ISO
 //! generation with a per-VM token, and the VM-facing token checks and progress log.
 
+use botmox_contract::error_code::VALIDATION_ERROR;
 use std::time::Duration;
 
 use super::store::{ACTIVE, EXPIRED, ProvisioningStore, REVOKED, USED, profile, progress, token};
@@ -193,7 +194,14 @@ impl ProvisioningService {
         principal: &Principal,
         page: &PageRequest,
     ) -> ApiResult<(Vec<UnattendProfile>, ListMeta)> {
-        let rows = self.store.profiles(&principal.tenant_id, page).await?;
+        let rows = self
+            .store
+            .profiles(
+                &principal.tenant_id,
+                page,
+                page.after_ms(VALIDATION_ERROR)?.as_ref(),
+            )
+            .await?;
         let (rows, meta) = page.finish(rows, |r| Cursor {
             key: json!(r.updated_at),
             id: r.id.clone(),

@@ -1,11 +1,11 @@
 //! Persistence of unattend profiles, provisioning tokens and progress reports.
 
 use crate::db::Db;
-use crate::pagination::PageRequest;
+use crate::pagination::{AfterMs, PageRequest, newest_first_after};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 
 pub mod profile {
@@ -142,18 +142,12 @@ impl ProvisioningStore {
         &self,
         tenant: &str,
         page: &PageRequest,
+        after: Option<&AfterMs>,
     ) -> Result<Vec<profile::Model>, sea_orm::DbErr> {
         use profile::Column;
         let mut query = profile::Entity::find().filter(Column::TenantId.eq(tenant));
-        if let Some(after) = &page.after {
-            let at = after.key.as_i64().unwrap_or(i64::MAX);
-            query = query.filter(
-                Condition::any().add(Column::UpdatedAt.lt(at)).add(
-                    Condition::all()
-                        .add(Column::UpdatedAt.eq(at))
-                        .add(Column::Id.lt(after.id.as_str())),
-                ),
-            );
+        if let Some(after) = after {
+            query = query.filter(newest_first_after(Column::UpdatedAt, Column::Id, after));
         }
         query
             .order_by_desc(Column::UpdatedAt)

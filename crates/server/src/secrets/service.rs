@@ -10,6 +10,7 @@ use crate::db::time::{now_ms, opt_rfc3339, to_rfc3339};
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{Cursor, PageRequest};
 use botmox_contract::ListMeta;
+use botmox_contract::error_code::VALIDATION_ERROR;
 use botmox_contract::rules::blank_as_none;
 use botmox_contract::secrets::{
     BindingCreateRequest, BindingListQuery, BindingRecord, DEFAULT_ALG, DEFAULT_KIND,
@@ -152,7 +153,7 @@ impl SecretService {
             .list(
                 &p.tenant_id,
                 kind.as_deref(),
-                page.after.as_ref(),
+                page.after_ms(VALIDATION_ERROR)?.as_ref(),
                 page.fetch(),
             )
             .await?;
@@ -229,7 +230,7 @@ impl SecretService {
                 &p.tenant_id,
                 scope_type.as_deref(),
                 scope_id.as_deref(),
-                page.after.as_ref(),
+                page.after_ms(VALIDATION_ERROR)?.as_ref(),
                 page.fetch(),
             )
             .await?;

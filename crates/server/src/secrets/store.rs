@@ -2,9 +2,9 @@
 //! of the server-side envelope encryption.
 
 use crate::db::Db;
-use crate::pagination::Cursor;
+use crate::pagination::{AfterMs, newest_first_after};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 pub mod secret {
     use sea_orm::entity::prelude::*;
@@ -105,16 +105,6 @@ pub mod data_key {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// Keyset condition for "newest first" on (`created_at`, `id`).
-fn before<C: ColumnTrait>(created: C, id: C, c: &Cursor) -> Condition {
-    let key = c.key.as_i64().unwrap_or(i64::MAX);
-    Condition::any().add(created.lt(key)).add(
-        Condition::all()
-            .add(created.eq(key))
-            .add(id.lt(c.id.as_str())),
-    )
-}
-
 #[derive(Clone, Debug)]
 pub struct SecretStore {
     db: Db,
@@ -187,7 +177,7 @@ impl SecretStore {
         &self,
         tenant: &str,
         kind: Option<&str>,
-        after: Option<&Cursor>,
+        after: Option<&AfterMs>,
         fetch: u64,
     ) -> Result<Vec<secret::Model>, sea_orm::DbErr> {
         let mut q = secret::Entity::find().filter(secret::Column::TenantId.eq(tenant));
@@ -195,7 +185,11 @@ impl SecretStore {
             q = q.filter(secret::Column::Kind.eq(k));
         }
         if let Some(c) = after {
-            q = q.filter(before(secret::Column::CreatedAt, secret::Column::Id, c));
+            q = q.filter(newest_first_after(
+                secret::Column::CreatedAt,
+                secret::Column::Id,
+                c,
+            ));
         }
         q.order_by_desc(secret::Column::CreatedAt)
             .order_by_desc(secret::Column::Id)
@@ -255,7 +249,7 @@ impl SecretStore {
         tenant: &str,
         scope_type: Option<&str>,
         scope_id: Option<&str>,
-        after: Option<&Cursor>,
+        after: Option<&AfterMs>,
         fetch: u64,
     ) -> Result<Vec<binding::Model>, sea_orm::DbErr> {
         let mut q = binding::Entity::find().filter(binding::Column::TenantId.eq(tenant));
@@ -266,7 +260,11 @@ impl SecretStore {
             q = q.filter(binding::Column::ScopeId.eq(s));
         }
         if let Some(c) = after {
-            q = q.filter(before(binding::Column::CreatedAt, binding::Column::Id, c));
+            q = q.filter(newest_first_after(
+                binding::Column::CreatedAt,
+                binding::Column::Id,
+                c,
+            ));
         }
         q.order_by_desc(binding::Column::CreatedAt)
             .order_by_desc(binding::Column::Id)

@@ -13,6 +13,7 @@ use crate::pagination::{Cursor, PageRequest};
 use crate::secrets_crypto::SecretsCrypto;
 use axum::http::StatusCode;
 use botmox_contract::ListMeta;
+use botmox_contract::error_code::VALIDATION_ERROR;
 use botmox_contract::themes::{
     CompleteUploadRequest, PresignUploadRequest, PresignUploadResponse, ThemeAsset,
     ThemeAssetDeleted, ThemeAssetList,
@@ -222,7 +223,14 @@ impl ThemeService {
         principal: &Principal,
         page: &PageRequest,
     ) -> ApiResult<(ThemeAssetList, ListMeta)> {
-        let rows = self.store.list(&principal.tenant_id, page).await?;
+        let rows = self
+            .store
+            .list(
+                &principal.tenant_id,
+                page,
+                page.after_ms(VALIDATION_ERROR)?.as_ref(),
+            )
+            .await?;
         let (rows, meta) = page.finish(rows, |r| Cursor {
             key: json!(r.updated_at),
             id: r.id.clone(),

@@ -1,11 +1,9 @@
 //! Persistence of theme asset metadata (the bytes live in the object store).
 
 use crate::db::Db;
-use crate::pagination::PageRequest;
+use crate::pagination::{AfterMs, PageRequest, newest_first_after};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 pub mod theme_asset {
     use sea_orm::entity::prelude::*;
@@ -68,19 +66,13 @@ impl ThemeStore {
         &self,
         tenant: &str,
         page: &PageRequest,
+        after: Option<&AfterMs>,
     ) -> Result<Vec<Model>, sea_orm::DbErr> {
         let mut query = Entity::find()
             .filter(Column::TenantId.eq(tenant))
             .filter(Column::Status.ne(DELETED));
-        if let Some(after) = &page.after {
-            let at = after.key.as_i64().unwrap_or(i64::MAX);
-            query = query.filter(
-                Condition::any().add(Column::UpdatedAt.lt(at)).add(
-                    Condition::all()
-                        .add(Column::UpdatedAt.eq(at))
-                        .add(Column::Id.lt(after.id.as_str())),
-                ),
-            );
+        if let Some(after) = after {
+            query = query.filter(newest_first_after(Column::UpdatedAt, Column::Id, after));
         }
         query
             .order_by_desc(Column::UpdatedAt)

@@ -9,6 +9,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::pagination::{Cursor, PageRequest};
 use axum::http::StatusCode;
 use botmox_contract::ListMeta;
+use botmox_contract::error_code::VALIDATION_ERROR;
 use botmox_contract::vms::{VmListQuery, VmRecord, VmRegisterRequest};
 
 pub const VM_UUID_NOT_FOUND: &str = "VM_UUID_NOT_FOUND";
@@ -185,7 +186,12 @@ impl VmService {
         };
         let rows = self
             .store
-            .list(&p.tenant_id, &filter, page.after.as_ref(), page.fetch())
+            .list(
+                &p.tenant_id,
+                &filter,
+                page.after_ms(VALIDATION_ERROR)?.as_ref(),
+                page.fetch(),
+            )
             .await?;
         let (rows, meta) = page.finish(rows, |r| Cursor {
             key: serde_json::json!(r.created_at),

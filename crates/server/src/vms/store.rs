@@ -1,9 +1,9 @@
 //! Persistence of the VM registry.
 
 use crate::db::Db;
-use crate::pagination::Cursor;
+use crate::pagination::{AfterMs, newest_first_after};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 pub mod vm {
     use sea_orm::entity::prelude::*;
@@ -113,7 +113,7 @@ impl VmStore {
         &self,
         tenant: &str,
         filter: &VmFilter,
-        after: Option<&Cursor>,
+        after: Option<&AfterMs>,
         fetch: u64,
     ) -> Result<Vec<vm::Model>, sea_orm::DbErr> {
         let mut q = vm::Entity::find().filter(vm::Column::TenantId.eq(tenant));
@@ -130,14 +130,11 @@ impl VmStore {
             q = q.filter(vm::Column::ProjectId.eq(p.as_str()));
         }
         if let Some(c) = after {
-            let key = c.key.as_i64().unwrap_or(i64::MAX);
-            q = q.filter(
-                Condition::any().add(vm::Column::CreatedAt.lt(key)).add(
-                    Condition::all()
-                        .add(vm::Column::CreatedAt.eq(key))
-                        .add(vm::Column::VmUuid.lt(c.id.as_str())),
-                ),
-            );
+            q = q.filter(newest_first_after(
+                vm::Column::CreatedAt,
+                vm::Column::VmUuid,
+                c,
+            ));
         }
         q.order_by_desc(vm::Column::CreatedAt)
             .order_by_desc(vm::Column::VmUuid)
