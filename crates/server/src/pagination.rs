@@ -134,7 +134,7 @@ mod tests {
         );
         let err = page(serde_json::json!("name"))
             .after_ms("CODE")
-            .unwrap_err();
+            .expect_err("a name key is refused");
         assert_eq!(err.code(), "CODE");
     }
 
