@@ -67,7 +67,7 @@ impl WorkspaceService {
     ) -> ApiResult<()> {
         let found = store::existing_note_ids(conn, tenant, notes).await?;
         require_all("linked_note_ids", notes, &found)?;
-        store::replace_event_notes(conn, tenant, id, notes)
+        store::replace_links::<store::EventNotes, _>(conn, tenant, id, notes)
             .await
             .map_err(|e| link_gone(e, "linked_note_ids"))?;
         Ok(())
@@ -125,10 +125,14 @@ impl WorkspaceService {
         let e = store::find_event(conn, &p.tenant_id, id)
             .await?
             .ok_or_else(|| not_found("Calendar event"))?;
-        let notes = store::notes_of_events(conn, &p.tenant_id, std::slice::from_ref(&e.id))
-            .await?
-            .remove(&e.id)
-            .unwrap_or_default();
+        let notes = store::links_of::<store::EventNotes, _>(
+            conn,
+            &p.tenant_id,
+            std::slice::from_ref(&e.id),
+        )
+        .await?
+        .remove(&e.id)
+        .unwrap_or_default();
         Ok(record(e, notes))
     }
 
@@ -165,7 +169,7 @@ impl WorkspaceService {
         let (rows, mut meta) = req.finish(rows, store::event_cursor);
         meta.total = Some(total);
         let ids: Vec<String> = rows.iter().map(|e| e.id.clone()).collect();
-        let mut links = store::notes_of_events(conn, &p.tenant_id, &ids).await?;
+        let mut links = store::links_of::<store::EventNotes, _>(conn, &p.tenant_id, &ids).await?;
         let out = rows
             .into_iter()
             .map(|e| {
@@ -228,7 +232,7 @@ impl WorkspaceService {
         }
         let notes = match links {
             Some(n) => n,
-            None => store::notes_of_events(&tx, &p.tenant_id, &[id.to_owned()])
+            None => store::links_of::<store::EventNotes, _>(&tx, &p.tenant_id, &[id.to_owned()])
                 .await?
                 .remove(id)
                 .unwrap_or_default(),

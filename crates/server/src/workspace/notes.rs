@@ -120,11 +120,11 @@ impl WorkspaceService {
         n: note::Model,
     ) -> ApiResult<NoteRecord> {
         let ids = [n.id.clone()];
-        let tags = store::tags_of(conn, &n.tenant_id, &ids)
+        let tags = store::links_of::<store::NoteTags, _>(conn, &n.tenant_id, &ids)
             .await?
             .remove(&n.id)
             .unwrap_or_default();
-        let events = store::events_of_notes(conn, &n.tenant_id, &ids)
+        let events = store::links_of::<store::NoteEvents, _>(conn, &n.tenant_id, &ids)
             .await?
             .remove(&n.id)
             .unwrap_or_default();
@@ -152,12 +152,12 @@ impl WorkspaceService {
         events: Option<&[String]>,
     ) -> ApiResult<()> {
         if let Some(tags) = tags {
-            store::replace_note_tags(conn, tenant, id, tags).await?;
+            store::replace_links::<store::NoteTags, _>(conn, tenant, id, tags).await?;
         }
         if let Some(events) = events {
             let found = store::existing_event_ids(conn, tenant, events).await?;
             require_all("calendar_event_ids", events, &found)?;
-            store::replace_note_events(conn, tenant, id, events)
+            store::replace_links::<store::NoteEvents, _>(conn, tenant, id, events)
                 .await
                 .map_err(|e| link_gone(e, "calendar_event_ids"))?;
         }
@@ -218,8 +218,8 @@ impl WorkspaceService {
         let (rows, mut meta) = req.finish(rows, NoteKey::of);
         meta.total = Some(total);
         let ids: Vec<String> = rows.iter().map(|n| n.id.clone()).collect();
-        let mut tags = store::tags_of(conn, &p.tenant_id, &ids).await?;
-        let mut events = store::events_of_notes(conn, &p.tenant_id, &ids).await?;
+        let mut tags = store::links_of::<store::NoteTags, _>(conn, &p.tenant_id, &ids).await?;
+        let mut events = store::links_of::<store::NoteEvents, _>(conn, &p.tenant_id, &ids).await?;
         let out = rows
             .into_iter()
             .map(|n| {

@@ -360,106 +360,97 @@ pub async fn delete_note<C: ConnectionTrait>(
     Ok(q.exec(conn).await?.rows_affected == 1)
 }
 
-pub async fn replace_note_tags<C: ConnectionTrait>(
+/// Link tables that keep an owner's ordered list of ids: `(tenant_id, owner, item, position)`.
+pub trait OrderedLinks: EntityTrait {
+    fn tenant_col() -> Self::Column;
+    fn owner_col() -> Self::Column;
+    fn position_col() -> Self::Column;
+    fn row(tenant: &str, owner: &str, item: &str, position: i32) -> Self::ActiveModel;
+    /// `(owner, item)` of a stored row.
+    fn parts(row: Self::Model) -> (String, String);
+}
+
+macro_rules! ordered_links {
+    ($table:ident, $owner:ident, $Owner:ident, $item:ident) => {
+        impl OrderedLinks for $table::Entity {
+            fn tenant_col() -> $table::Column {
+                $table::Column::TenantId
+            }
+            fn owner_col() -> $table::Column {
+                $table::Column::$Owner
+            }
+            fn position_col() -> $table::Column {
+                $table::Column::Position
+            }
+            fn row(tenant: &str, owner: &str, item: &str, position: i32) -> $table::ActiveModel {
+                $table::ActiveModel {
+                    tenant_id: Set(tenant.to_owned()),
+                    $owner: Set(owner.to_owned()),
+                    $item: Set(item.to_owned()),
+                    position: Set(position),
+                }
+            }
+            fn parts(row: $table::Model) -> (String, String) {
+                (row.$owner, row.$item)
+            }
+        }
+    };
+}
+
+ordered_links!(note_tag, note_id, NoteId, tag);
+ordered_links!(note_event, note_id, NoteId, event_id);
+ordered_links!(event_note, event_id, EventId, note_id);
+
+/// A note's tags.
+pub type NoteTags = note_tag::Entity;
+/// A note's references to calendar events.
+pub type NoteEvents = note_event::Entity;
+/// An event's references to notes.
+pub type EventNotes = event_note::Entity;
+
+/// Replaces the owner's list with `items`, in that order.
+pub async fn replace_links<E: OrderedLinks, C: ConnectionTrait>(
     conn: &C,
     tenant: &str,
-    note_id: &str,
-    tags: &[String],
+    owner: &str,
+    items: &[String],
 ) -> Result<(), DbErr> {
-    note_tag::Entity::delete_many()
-        .filter(note_tag::Column::TenantId.eq(tenant))
-        .filter(note_tag::Column::NoteId.eq(note_id))
+    E::delete_many()
+        .filter(E::tenant_col().eq(tenant))
+        .filter(E::owner_col().eq(owner))
         .exec(conn)
         .await?;
-    if tags.is_empty() {
+    if items.is_empty() {
         return Ok(());
     }
-    let rows = tags
+    let rows = items
         .iter()
         .zip(0..)
-        .map(|(tag, position)| note_tag::ActiveModel {
-            tenant_id: Set(tenant.to_owned()),
-            note_id: Set(note_id.to_owned()),
-            tag: Set(tag.clone()),
-            position: Set(position),
-        });
-    note_tag::Entity::insert_many(rows)
-        .exec_without_returning(conn)
-        .await?;
+        .map(|(item, position)| E::row(tenant, owner, item, position));
+    E::insert_many(rows).exec_without_returning(conn).await?;
     Ok(())
 }
 
-pub async fn replace_note_events<C: ConnectionTrait>(
+/// The lists of the given owners, each in its stored order.
+pub async fn links_of<E: OrderedLinks, C: ConnectionTrait>(
     conn: &C,
     tenant: &str,
-    note_id: &str,
-    event_ids: &[String],
-) -> Result<(), DbErr> {
-    note_event::Entity::delete_many()
-        .filter(note_event::Column::TenantId.eq(tenant))
-        .filter(note_event::Column::NoteId.eq(note_id))
-        .exec(conn)
-        .await?;
-    if event_ids.is_empty() {
-        return Ok(());
-    }
-    let rows = event_ids
-        .iter()
-        .zip(0..)
-        .map(|(event_id, position)| note_event::ActiveModel {
-            tenant_id: Set(tenant.to_owned()),
-            note_id: Set(note_id.to_owned()),
-            event_id: Set(event_id.clone()),
-            position: Set(position),
-        });
-    note_event::Entity::insert_many(rows)
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
-}
-
-/// Tags of the given notes, in their stored order.
-pub async fn tags_of<C: ConnectionTrait>(
-    conn: &C,
-    tenant: &str,
-    note_ids: &[String],
+    owners: &[String],
 ) -> Result<HashMap<String, Vec<String>>, DbErr> {
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    if note_ids.is_empty() {
+    if owners.is_empty() {
         return Ok(out);
     }
-    let rows = note_tag::Entity::find()
-        .filter(note_tag::Column::TenantId.eq(tenant))
-        .filter(note_tag::Column::NoteId.is_in(note_ids.iter().cloned()))
-        .order_by_asc(note_tag::Column::NoteId)
-        .order_by_asc(note_tag::Column::Position)
+    let rows = E::find()
+        .filter(E::tenant_col().eq(tenant))
+        .filter(E::owner_col().is_in(owners.iter().cloned()))
+        .order_by_asc(E::owner_col())
+        .order_by_asc(E::position_col())
         .all(conn)
         .await?;
-    for r in rows {
-        out.entry(r.note_id).or_default().push(r.tag);
-    }
-    Ok(out)
-}
-
-/// Event ids the given notes refer to, in their stored order.
-pub async fn events_of_notes<C: ConnectionTrait>(
-    conn: &C,
-    tenant: &str,
-    note_ids: &[String],
-) -> Result<HashMap<String, Vec<String>>, DbErr> {
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    if note_ids.is_empty() {
-        return Ok(out);
-    }
-    let rows = note_event::Entity::find()
-        .filter(note_event::Column::TenantId.eq(tenant))
-        .filter(note_event::Column::NoteId.is_in(note_ids.iter().cloned()))
-        .order_by_asc(note_event::Column::NoteId)
-        .order_by_asc(note_event::Column::Position)
-        .all(conn)
-        .await?;
-    for r in rows {
-        out.entry(r.note_id).or_default().push(r.event_id);
+    for row in rows {
+        let (owner, item) = E::parts(row);
+        out.entry(owner).or_default().push(item);
     }
     Ok(out)
 }
@@ -636,58 +627,6 @@ pub async fn delete_event<C: ConnectionTrait>(
         .exec(conn)
         .await?;
     Ok(res.rows_affected == 1)
-}
-
-pub async fn replace_event_notes<C: ConnectionTrait>(
-    conn: &C,
-    tenant: &str,
-    event_id: &str,
-    note_ids: &[String],
-) -> Result<(), DbErr> {
-    event_note::Entity::delete_many()
-        .filter(event_note::Column::TenantId.eq(tenant))
-        .filter(event_note::Column::EventId.eq(event_id))
-        .exec(conn)
-        .await?;
-    if note_ids.is_empty() {
-        return Ok(());
-    }
-    let rows = note_ids
-        .iter()
-        .zip(0..)
-        .map(|(note_id, position)| event_note::ActiveModel {
-            tenant_id: Set(tenant.to_owned()),
-            event_id: Set(event_id.to_owned()),
-            note_id: Set(note_id.clone()),
-            position: Set(position),
-        });
-    event_note::Entity::insert_many(rows)
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
-}
-
-/// Note ids the given events refer to, in their stored order.
-pub async fn notes_of_events<C: ConnectionTrait>(
-    conn: &C,
-    tenant: &str,
-    event_ids: &[String],
-) -> Result<HashMap<String, Vec<String>>, DbErr> {
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    if event_ids.is_empty() {
-        return Ok(out);
-    }
-    let rows = event_note::Entity::find()
-        .filter(event_note::Column::TenantId.eq(tenant))
-        .filter(event_note::Column::EventId.is_in(event_ids.iter().cloned()))
-        .order_by_asc(event_note::Column::EventId)
-        .order_by_asc(event_note::Column::Position)
-        .all(conn)
-        .await?;
-    for r in rows {
-        out.entry(r.event_id).or_default().push(r.note_id);
-    }
-    Ok(out)
 }
 
 // ---------------------------------------------------------------- kanban
