@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use base64::Engine;
 use botmox_server::{Config, Server};
 use botmox_testkit::proxmox::{ProxmoxSim, SimConfig};
 use serde_json::{Value, json};
@@ -170,14 +171,8 @@ fn config_path(dir: &tempfile::TempDir) -> PathBuf {
     dir.path().join("agent").join("config.toml")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_agent_pairs_runs_proxmox_commands_and_stops_when_revoked() {
-    let app = start_server().await;
-    let sim = ProxmoxSim::start(SimConfig::default()).await.expect("sim");
-    let dir = tempfile::tempdir().expect("dir");
-    let cfg = config_path(&dir);
-
-    // Pair with the bundle the server hands out.
+/// Pairs with the bundle the server hands out; returns the agent id.
+async fn pair_with_bundle(app: &App, cfg: &Path) -> String {
     let (status, p) = app
         .call(
             reqwest::Method::POST,
@@ -190,20 +185,21 @@ async fn the_agent_pairs_runs_proxmox_commands_and_stops_when_revoked() {
         .as_str()
         .expect("bundle")
         .to_owned();
-    let mut pair = agent_cmd(&cfg);
+    let mut pair = agent_cmd(cfg);
     pair.args(["pair", &bundle, "--server", &app.base, "--name", "pve-e2e"]);
     let out = run_ok(pair, None);
     assert!(out.contains("paired as agent"), "{out}");
-    let text = std::fs::read_to_string(&cfg).expect("config");
-    let agent_id = text
-        .lines()
+    let text = std::fs::read_to_string(cfg).expect("config");
+    text.lines()
         .find_map(|l| l.strip_prefix("agent_id = "))
         .expect("agent_id")
         .trim_matches('"')
-        .to_owned();
+        .to_owned()
+}
 
-    // The simulator as a target, pinned by fingerprint; the password comes on stdin.
-    let mut add = agent_cmd(&cfg);
+/// The simulator as a target, pinned by fingerprint; the password comes on stdin.
+fn add_sim_target(cfg: &Path, sim: &ProxmoxSim) {
+    let mut add = agent_cmd(cfg);
     add.args([
         "target",
         "add",
@@ -218,6 +214,17 @@ async fn the_agent_pairs_runs_proxmox_commands_and_stops_when_revoked() {
         sim.fingerprint_sha256().expect("fingerprint"),
     ]);
     run_ok(add, Some("proxmox-sim\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_pairs_runs_proxmox_commands_and_stops_when_revoked() {
+    let app = start_server().await;
+    let sim = ProxmoxSim::start(SimConfig::default()).await.expect("sim");
+    let dir = tempfile::tempdir().expect("dir");
+    let cfg = config_path(&dir);
+
+    let agent_id = pair_with_bundle(&app, &cfg).await;
+    add_sim_target(&cfg, &sim);
     let mut status_cmd = agent_cmd(&cfg);
     status_cmd.arg("status");
     let status_out = run_ok(status_cmd, None);
@@ -354,4 +361,123 @@ async fn sigterm_stops_an_idle_agent_cleanly() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(code.success(), "{code:?}");
+}
+
+/// SSH and the provisioning ISO through the server and the agent process: a real sshd with a
+/// pinned host key and password auth, the ISO uploaded to the simulator and attached. The
+/// agent's log never shows the SSH password or the ISO payload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_and_provision_iso_commands_run_through_the_server() {
+    let Some(sshd) = botmox_testkit::sshd::Sshd::start().expect("sshd") else {
+        return;
+    };
+    let app = start_server().await;
+    let sim = ProxmoxSim::start(SimConfig::default()).await.expect("sim");
+    let dir = tempfile::tempdir().expect("dir");
+    let cfg = config_path(&dir);
+    let agent_id = pair_with_bundle(&app, &cfg).await;
+    add_sim_target(&cfg, &sim);
+    let port = sshd.port.to_string();
+    let mut ssh = agent_cmd(&cfg);
+    ssh.args([
+        "target",
+        "ssh",
+        "sim",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--user",
+        botmox_testkit::sshd::TEST_USER,
+        "--password",
+        "--host-key",
+        &sshd.host_key_fingerprint,
+    ]);
+    run_ok(
+        ssh,
+        Some(&format!("{}\n", botmox_testkit::sshd::TEST_PASSWORD)),
+    );
+
+    let log_path = dir.path().join("agent.log");
+    let log = std::fs::File::create(&log_path).expect("log");
+    let mut run = agent_cmd(&cfg);
+    run.env("BOTMOX_AGENT_LOG", "debug")
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(log);
+    let _agent = Agent(run.spawn().expect("agent runs"));
+
+    let probe = app.queue(&agent_id, "proxmox.ssh-test", json!({})).await;
+    let done = app.finished(&probe).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["result"]["connected"], true, "{done}");
+    assert_eq!(done["result"]["code"], "OK");
+
+    let forbidden = app
+        .queue(
+            &agent_id,
+            "proxmox.ssh-exec",
+            json!({"command": "cat /etc/shadow", "allowUnsafe": true}),
+        )
+        .await;
+    let done = app.finished(&forbidden).await;
+    assert_eq!(done["status"], "failed");
+    assert!(
+        done["error_message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("SSH_COMMAND_FORBIDDEN:")),
+        "{done}"
+    );
+
+    let secret_marker = "bmp_e2e_provisioning_token_5f1c";
+    let provision = base64::engine::general_purpose::STANDARD
+        .encode(format!("{{\"token\":\"{secret_marker}\"}}"));
+    let iso = app
+        .queue(
+            &agent_id,
+            "proxmox.create-provision-iso",
+            json!({"vmid": 101, "files": {"provision.json": provision}}),
+        )
+        .await;
+    let done = app.finished(&iso).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let iso_path = done["result"]["isoPath"]
+        .as_str()
+        .expect("isoPath")
+        .to_owned();
+    assert_eq!(iso_path, "local:iso/vm-101-provision.iso");
+    let bytes = sim.file_bytes(&iso_path).expect("uploaded");
+    assert!(
+        String::from_utf8_lossy(&bytes).contains(secret_marker),
+        "the file is on the ISO"
+    );
+    let attach = app
+        .queue(
+            &agent_id,
+            "proxmox.attach-cdrom",
+            json!({"vmid": 101, "isoPath": iso_path}),
+        )
+        .await;
+    let done = app.finished(&attach).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(
+        sim.vm("pve", 101)
+            .expect("vm")
+            .config
+            .get("ide3")
+            .map(String::as_str),
+        Some("local:iso/vm-101-provision.iso,media=cdrom")
+    );
+
+    let text = std::fs::read_to_string(&log_path).expect("log");
+    assert!(
+        text.contains("proxmox.ssh-test"),
+        "the command type is logged"
+    );
+    assert!(
+        !text.contains(botmox_testkit::sshd::TEST_PASSWORD),
+        "{text}"
+    );
+    assert!(!text.contains(secret_marker), "{text}");
+    assert!(!text.contains(&provision), "{text}");
 }
