@@ -190,13 +190,33 @@ impl ServerApi {
         .await
     }
 
-    pub async fn heartbeat(&self, agent_id: &str) -> Result<Value, ApiError> {
+    pub async fn heartbeat(&self, agent_id: &str, metadata: Value) -> Result<Value, ApiError> {
         self.call(
             Method::POST,
             "/api/v1/agents/heartbeat",
-            Some(json!({"agent_id": agent_id})),
+            Some(json!({"agent_id": agent_id, "metadata": metadata})),
         )
         .await
+    }
+
+    /// Long-poll: the next command handed to this agent, or `None` after `timeout_ms`.
+    pub async fn next_command(
+        &self,
+        agent_id: &str,
+        timeout_ms: u64,
+    ) -> Result<Option<botmox_contract::vm_ops::CommandRecord>, ApiError> {
+        let id: String = url::form_urlencoded::byte_serialize(agent_id.as_bytes()).collect();
+        let v = self
+            .call(
+                Method::GET,
+                &format!("/api/v1/vm-ops/commands/next?agent_id={id}&timeout_ms={timeout_ms}"),
+                None,
+            )
+            .await?;
+        if v.is_null() {
+            return Ok(None);
+        }
+        parse(v).map(Some)
     }
 }
 

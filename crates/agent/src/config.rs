@@ -77,6 +77,32 @@ pub struct ProxmoxTarget {
     /// No TLS verification at all: only when set explicitly.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub insecure: bool,
+    /// SSH to the host (`proxmox.ssh-*`); without it SSH uses the URL host, port 22, the
+    /// username without its realm, the Proxmox password and `~/.ssh/known_hosts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<SshSettings>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct SshSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Replaces the Proxmox password for SSH.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    /// An OpenSSH private key file (unencrypted), tried before the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_path: Option<PathBuf>,
+    /// Pinned host key fingerprint `SHA256:…` (wins over `known_hosts`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_key: Option<String>,
+    /// A known_hosts file to check the host key against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_hosts: Option<PathBuf>,
 }
 
 impl ProxmoxTarget {
@@ -204,6 +230,15 @@ pub fn target_summary(name: &str, t: &ProxmoxTarget, is_default: bool) -> serde_
         "auth": if t.token_id.is_some() { "api-token" } else { "password" },
         "has_secret": t.password.as_ref().is_some_and(|p| !p.is_empty()) || t.token_secret.is_some(),
         "tls": tls,
+        "ssh": t.ssh.as_ref().map(|s| serde_json::json!({
+            "host": s.host,
+            "port": s.port,
+            "username": s.username,
+            "has_password": s.password.is_some(),
+            "key_path": s.key_path,
+            "host_key": s.host_key,
+            "known_hosts": s.known_hosts,
+        })),
         "default": is_default,
     })
 }

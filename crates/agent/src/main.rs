@@ -64,6 +64,34 @@ enum TargetCmd {
     Remove {
         name: String,
     },
+    /// Set how to reach the target's host over SSH (`proxmox.ssh-*` commands).
+    Ssh(TargetSsh),
+}
+
+#[derive(Args)]
+struct TargetSsh {
+    name: String,
+    /// Host (default: the Proxmox URL host).
+    #[arg(long)]
+    host: Option<String>,
+    /// Port (default 22).
+    #[arg(long)]
+    port: Option<u16>,
+    /// User (default: the Proxmox username without its realm).
+    #[arg(long)]
+    user: Option<String>,
+    /// An OpenSSH private key file.
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// Read an SSH password from a prompt or stdin (default: the Proxmox password).
+    #[arg(long)]
+    password: bool,
+    /// Pinned host key fingerprint, `SHA256:…` as `ssh-keygen -lf` prints it.
+    #[arg(long, conflicts_with = "known_hosts")]
+    host_key: Option<String>,
+    /// A known_hosts file to check the host key against (default: ~/.ssh/known_hosts).
+    #[arg(long)]
+    known_hosts: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -302,6 +330,47 @@ fn target(path: &Path, cmd: TargetCmd) -> anyhow::Result<()> {
                 })
                 .collect();
             out(&serde_json::to_string_pretty(&list)?)?;
+        }
+        TargetCmd::Ssh(a) => {
+            let t = cfg
+                .targets
+                .get_mut(&a.name)
+                .ok_or_else(|| anyhow!("no target named {}", a.name))?;
+            let mut ssh = t.ssh.clone().unwrap_or_default();
+            if let Some(fp) = &a.host_key {
+                let body = fp.trim().trim_start_matches("SHA256:");
+                if body.is_empty()
+                    || !body
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
+                {
+                    bail!("--host-key must be SHA256:<base64> as `ssh-keygen -lf` prints it");
+                }
+                ssh.host_key = Some(format!("SHA256:{}", body.trim_end_matches('=')));
+                ssh.known_hosts = None;
+            }
+            if let Some(p) = a.known_hosts {
+                ssh.known_hosts = Some(p);
+                ssh.host_key = None;
+            }
+            if a.host.is_some() {
+                ssh.host = a.host;
+            }
+            if a.port.is_some() {
+                ssh.port = a.port;
+            }
+            if a.user.is_some() {
+                ssh.username = a.user;
+            }
+            if a.key.is_some() {
+                ssh.key_path = a.key;
+            }
+            if a.password {
+                ssh.password = Some(read_secret("SSH password: ")?);
+            }
+            t.ssh = Some(ssh);
+            cfg.save(path)?;
+            out(&format!("SSH settings of target {} saved", a.name))?;
         }
         TargetCmd::Remove { name } => {
             if cfg.targets.remove(&name).is_none() {

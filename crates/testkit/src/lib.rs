@@ -5,4 +5,5 @@ pub mod db;
 pub mod fleet;
 pub mod proxmox;
 pub mod s3;
+pub mod sshd;
 pub mod tcp_proxy;

@@ -1,6 +1,7 @@
 //! Command executors: each handles a set of `command_type`s; the dispatcher picks one.
 
 pub mod proxmox;
+pub mod ssh;
 
 use std::sync::Arc;
 

@@ -14,7 +14,6 @@
 pub mod bootstrap;
 pub mod first_logon;
 pub mod http;
-pub mod iso;
 pub mod powershell;
 pub mod resolve;
 pub mod service;
@@ -34,11 +33,11 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 pub use bootstrap::{ProvisionFile, api_endpoint, provision_file, provision_json, start_script};
+pub use botmox_iso::{IsoError, build_iso};
 pub use first_logon::{
     COMMAND_LINE_MAX, FirstLogonPlan, LogonCommand, ScriptFile, plan_first_logon,
 };
 pub use http::{public_routes, routes};
-pub use iso::{IsoError, build_iso};
 pub use resolve::{ResolvedProfile, resolve};
 pub use service::ProvisioningService;
 pub use unattend::{PasswordKind, encode_password, render_autounattend};

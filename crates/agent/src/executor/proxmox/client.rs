@@ -125,18 +125,65 @@ impl ProxmoxClient {
         path: &str,
         params: &[(String, String)],
     ) -> Result<Value, ExecError> {
-        let mut retried = false;
-        loop {
-            let mut req = self
-                .http
-                .request(method.clone(), format!("{}{path}", self.base));
-            if method == Method::GET || method == Method::DELETE {
-                if !params.is_empty() {
-                    req = req.query(params);
+        let in_query = method == Method::GET || method == Method::DELETE;
+        self.send(method, path, &|req| {
+            if in_query {
+                if params.is_empty() {
+                    req
+                } else {
+                    req.query(params)
                 }
             } else {
-                req = req.form(params);
+                req.form(params)
             }
+        })
+        .await
+    }
+
+    /// `POST /nodes/{node}/storage/{storage}/upload` (multipart, the file part named
+    /// `filename`); returns the upload task's UPID.
+    pub async fn upload(
+        &self,
+        node: &str,
+        storage: &str,
+        content: &str,
+        filename: &str,
+        bytes: bytes::Bytes,
+    ) -> Result<Value, ExecError> {
+        let path = format!(
+            "/nodes/{}/storage/{}/upload",
+            super::enc(node),
+            super::enc(storage)
+        );
+        self.send(Method::POST, &path, &|req| {
+            // With a length, so the body is not sent chunked (pveproxy wants Content-Length).
+            let part = reqwest::multipart::Part::stream_with_length(
+                reqwest::Body::from(bytes.clone()),
+                bytes.len() as u64,
+            )
+            .file_name(filename.to_owned())
+            .mime_str("application/octet-stream")
+            .unwrap_or_else(|_| reqwest::multipart::Part::bytes(Vec::new()));
+            let form = reqwest::multipart::Form::new()
+                .text("content", content.to_owned())
+                .part("filename", part);
+            req.multipart(form)
+        })
+        .await
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        attach: &(dyn Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder + Send + Sync),
+    ) -> Result<Value, ExecError> {
+        let mut retried = false;
+        loop {
+            let mut req = attach(
+                self.http
+                    .request(method.clone(), format!("{}{path}", self.base)),
+            );
             if let Some((id, secret)) = &self.api_token {
                 req = req.header(
                     "Authorization",

@@ -1,6 +1,8 @@
 //! The Proxmox VE executor: `proxmox.*` commands against a configured target.
 
 pub mod client;
+mod iso_actions;
+mod ssh_actions;
 pub mod tls;
 
 use std::collections::HashMap;
@@ -125,6 +127,7 @@ impl ProxmoxExecutor {
                     "username": t.username,
                     "node": t.node,
                     "isActive": self.default_target.as_deref() == Some(name.as_str()),
+                    "sshConfigured": crate::executor::ssh::SshLogin::from_target(t).configured(),
                 })
             })
             .collect();
@@ -144,8 +147,14 @@ impl ProxmoxExecutor {
             return Ok(self.list_targets());
         }
         let (name, target) = self.resolve_target(p)?;
+        if ssh_actions::ACTIONS.contains(&action) {
+            return ssh_actions::run(target, action, p).await;
+        }
         let api = self.client(&name, target).await?;
         let node = str_field(p, &["node"]).unwrap_or_else(|| target.node.clone());
+        if iso_actions::ACTIONS.contains(&action) {
+            return iso_actions::run(ctx, &api, &node, action, p).await;
+        }
         let n = enc(&node);
         let vmid = || {
             vmid_field(p, &["vmid"]).ok_or_else(|| {
@@ -455,9 +464,11 @@ impl ProxmoxExecutor {
 
 impl Executor for ProxmoxExecutor {
     fn handles(&self, command_type: &str) -> bool {
-        command_type
-            .strip_prefix("proxmox.")
-            .is_some_and(|a| ACTIONS.contains(&a))
+        command_type.strip_prefix("proxmox.").is_some_and(|a| {
+            ACTIONS.contains(&a)
+                || ssh_actions::ACTIONS.contains(&a)
+                || iso_actions::ACTIONS.contains(&a)
+        })
     }
 
     fn execute<'a>(

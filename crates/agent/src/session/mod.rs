@@ -25,6 +25,46 @@ use crate::config::{AgentConfig, Pairing};
 use crate::executor::{CommandCtx, Dispatcher, ExecError, truncate_error};
 use crate::transport::ws::{self, CLOSE_REVOKED, ConnectError, WsStream};
 
+mod longpoll;
+mod pending;
+
+/// How the agent gets its commands (`BOTMOX_AGENT_TRANSPORT` or `AGENT_TRANSPORT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportMode {
+    /// The WebSocket only.
+    Ws,
+    /// The WebSocket; HTTP long-poll while it cannot connect.
+    Hybrid,
+    /// HTTP long-poll only.
+    LongPoll,
+}
+
+impl TransportMode {
+    pub fn from_env() -> Self {
+        let raw = std::env::var("BOTMOX_AGENT_TRANSPORT")
+            .or_else(|_| std::env::var("AGENT_TRANSPORT"))
+            .unwrap_or_default();
+        Self::parse(&raw)
+    }
+
+    /// Anything unknown means `ws`.
+    pub fn parse(raw: &str) -> Self {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "hybrid" => Self::Hybrid,
+            "longpoll" | "long-poll" => Self::LongPoll,
+            _ => Self::Ws,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ws => "ws",
+            Self::Hybrid => "hybrid",
+            Self::LongPoll => "longpoll",
+        }
+    }
+}
+
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
 const PING_EVERY: Duration = Duration::from_secs(20);
 /// No frame at all for this long: the socket is dead (half-open).
@@ -44,6 +84,7 @@ pub struct SessionOptions {
     pub backoff: Backoff,
     /// How long a shutdown waits for running commands before failing them.
     pub shutdown_grace: Duration,
+    pub transport: TransportMode,
 }
 
 impl SessionOptions {
@@ -61,6 +102,7 @@ impl SessionOptions {
             max_inflight: inflight,
             backoff: Backoff::from_env(),
             shutdown_grace: Duration::from_millis(grace),
+            transport: TransportMode::from_env(),
         }
     }
 }
@@ -95,6 +137,7 @@ enum Event {
 enum Disconnect {
     Lost(String),
     Revoked,
+    TokenRejected,
     Finished,
 }
 
@@ -112,6 +155,7 @@ pub struct Session {
     events_rx: mpsc::UnboundedReceiver<Event>,
     shutdown: watch::Receiver<bool>,
     shutting_down: Option<Instant>,
+    pending_path: PathBuf,
 }
 
 impl Session {
@@ -123,13 +167,22 @@ impl Session {
         shutdown: watch::Receiver<bool>,
     ) -> Self {
         let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let pending_path = pending::path_for(&config_path);
+        let pending = pending::load(&pending_path);
+        if !pending.is_empty() {
+            info!(
+                count = pending.len(),
+                "undelivered results from an earlier run will be re-sent"
+            );
+        }
         Self {
+            pending_path,
             config_path,
             pairing,
             dispatcher,
             opts,
             held: HashMap::new(),
-            pending: BTreeMap::new(),
+            pending,
             result_requests: HashMap::new(),
             events_tx,
             events_rx,
@@ -180,6 +233,17 @@ impl Session {
                 Err(Exit::Revoked) => return Ok(self.revoked()),
                 Err(other) => return Ok(other),
             }
+            if self.opts.transport == TransportMode::LongPoll {
+                match self.longpoll(None).await {
+                    Disconnect::Revoked => return Ok(self.revoked()),
+                    Disconnect::TokenRejected => return Ok(Exit::TokenRejected),
+                    Disconnect::Finished => {
+                        info!("agent stopped");
+                        return Ok(Exit::Shutdown);
+                    }
+                    Disconnect::Lost(_) => continue,
+                }
+            }
             let connected = ws::connect(
                 &self.pairing.server_url,
                 &self.pairing.token,
@@ -195,6 +259,7 @@ impl Session {
                     info!("WS transport connected");
                     match self.connected(ws).await {
                         Disconnect::Revoked => return Ok(self.revoked()),
+                        Disconnect::TokenRejected => return Ok(Exit::TokenRejected),
                         Disconnect::Finished => {
                             info!("agent stopped");
                             return Ok(Exit::Shutdown);
@@ -216,14 +281,31 @@ impl Session {
             let delay = self.opts.backoff.delay(attempt);
             warn!(reconnect_attempt = attempt, delay_ms = delay.as_millis() as u64, error = %reason, "WS transport unavailable");
             if self.shutting_down.is_some() {
-                // Do not keep the process alive for a server that is away: report over HTTP.
+                // Do not keep the process alive for a server that is away: report over HTTP;
+                // what still cannot be delivered stays in the file for the next start.
                 self.fail_pending_over_http().await;
-                if self.held.is_empty() && self.pending.is_empty() {
-                    info!("agent stopped");
+                if self.held.is_empty() {
+                    info!(undelivered = self.pending.len(), "agent stopped");
                     return Ok(Exit::Shutdown);
                 }
             }
-            self.wait_offline(delay).await;
+            if self.opts.transport == TransportMode::Hybrid && self.shutting_down.is_none() {
+                info!(
+                    delay_ms = delay.as_millis() as u64,
+                    "using HTTP long-poll until the next WebSocket attempt"
+                );
+                match self.longpoll(Some(Instant::now() + delay)).await {
+                    Disconnect::Revoked => return Ok(self.revoked()),
+                    Disconnect::TokenRejected => return Ok(Exit::TokenRejected),
+                    Disconnect::Finished => {
+                        info!("agent stopped");
+                        return Ok(Exit::Shutdown);
+                    }
+                    Disconnect::Lost(_) => {}
+                }
+            } else {
+                self.wait_offline(delay).await;
+            }
         }
     }
 
@@ -289,6 +371,7 @@ impl Session {
                     error_message: error,
                 };
                 self.pending.insert(command_id, msg.clone());
+                self.save_pending();
                 Some(msg)
             }
         }
@@ -413,8 +496,9 @@ impl Session {
                     // Stopped commands report at once; a second deadline only guards delivery.
                     self.shutting_down = Some(Instant::now() + Duration::from_secs(10));
                     if self.held.is_empty() {
-                        // Undelivered results after the grace period: give up on them.
-                        warn!(count = self.pending.len(), "results not confirmed before shutdown");
+                        // Undelivered results after the grace period: they stay in the file
+                        // and go out on the next start.
+                        warn!(count = self.pending.len(), "results not confirmed before shutdown; kept for the next start");
                         self.pending.clear();
                     }
                 }
@@ -438,18 +522,20 @@ impl Session {
             request_id: Some(uuid::Uuid::new_v4().to_string()),
             agent_id: Some(self.pairing.agent_id.clone()),
             status: Some("active".to_owned()),
-            metadata: Some(
-                json!({
-                    "transport_mode": "ws",
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "running_commands": self.held.len(),
-                    "undelivered_results": self.pending.len(),
-                })
-                .as_object()
-                .cloned()
-                .unwrap_or_default(),
-            ),
+            metadata: Some(self.heartbeat_metadata()),
         }
+    }
+
+    fn heartbeat_metadata(&self) -> serde_json::Map<String, Value> {
+        json!({
+            "transport_mode": self.opts.transport.name(),
+            "version": env!("CARGO_PKG_VERSION"),
+            "running_commands": self.held.len(),
+            "undelivered_results": self.pending.len(),
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default()
     }
 
     async fn on_frame(&mut self, ws: &mut WsStream, out: Outbound) -> Option<Disconnect> {
@@ -496,7 +582,9 @@ impl Session {
                 command_id, status, ..
             } => {
                 debug!(command_id = %command_id, status = %status, "result confirmed");
-                self.pending.remove(&command_id);
+                if self.pending.remove(&command_id).is_some() {
+                    self.save_pending();
+                }
             }
             Outbound::Error {
                 code,
@@ -517,6 +605,7 @@ impl Session {
                     {
                         warn!(command_id = %command_id, code = %code, message = %message, "the server refused the result; dropping it");
                         self.pending.remove(&command_id);
+                        self.save_pending();
                     }
                     _ => warn!(code = %code, message = %message, "server error frame"),
                 }
@@ -683,6 +772,9 @@ impl Session {
                 let body = json!({"status": status, "lease_epoch": lease_epoch, "result": result, "error_message": error_message});
                 match api.patch_command(&id, body).await {
                     Ok(_) => info!(command_id = %id, "result delivered over HTTP"),
+                    Err(e) if result_refused(&e) => {
+                        warn!(command_id = %id, error = %e, "the server refused the result; dropping it");
+                    }
                     Err(e) => {
                         warn!(command_id = %id, error = %e, "result not delivered over HTTP");
                         self.pending.insert(id, msg);
@@ -690,7 +782,23 @@ impl Session {
                 }
             }
         }
+        self.save_pending();
     }
+
+    fn save_pending(&self) {
+        pending::save(&self.pending_path, &self.pending);
+    }
+}
+
+/// The server will never take this result (the command moved on or is gone).
+fn result_refused(e: &crate::api::ApiError) -> bool {
+    matches!(
+        e.code(),
+        "STALE_LEASE"
+            | "INVALID_TRANSITION"
+            | "VM_OPS_COMMAND_NOT_FOUND"
+            | "VM_OPS_INVALID_UPDATE_BODY"
+    ) || e.status() == Some(404)
 }
 
 async fn wait_stop(rx: &mut watch::Receiver<Option<Stop>>) -> Stop {
