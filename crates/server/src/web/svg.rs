@@ -70,10 +70,12 @@ pub fn finance_bars(days: &[DayBar], currency: &str) -> String {
         }
         if i % 5 == 0 || i + 1 == days.len() {
             let label = d.day.get(5..).unwrap_or(&d.day);
+            // The last date ends at the right edge instead of running past it.
+            let anchor = if i + 1 == days.len() { "end" } else { "middle" };
             let _ = write!(
                 out,
-                r#"<text class="label" x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-                x + bar,
+                r#"<text class="label" x="{:.1}" y="{:.1}" text-anchor="{anchor}">{}</text>"#,
+                if i + 1 == days.len() { W } else { x + bar },
                 H - 8.0,
                 esc(label)
             );

@@ -63,7 +63,6 @@ struct CommandsPage {
     /// (id, name, selected)
     agents: Vec<(String, String, bool)>,
     command_type: String,
-    query: String,
     rows: Rows,
 }
 
@@ -92,19 +91,6 @@ async fn rows_for(ctx: &PageCtx, f: &Filters) -> Result<Rows, WebError> {
             .collect(),
         more: meta.next_cursor.is_some(),
     })
-}
-
-fn query_of(f: &Filters) -> String {
-    let enc = |s: &str| {
-        percent_encoding::utf8_percent_encode(s.trim(), percent_encoding::NON_ALPHANUMERIC)
-            .to_string()
-    };
-    format!(
-        "status={}&agent_id={}&command_type={}",
-        enc(&f.status),
-        enc(&f.agent_id),
-        enc(&f.command_type)
-    )
 }
 
 pub async fn page(ctx: PageCtx, Query(f): Query<Filters>) -> Result<Response, WebError> {
@@ -140,7 +126,6 @@ pub async fn page(ctx: PageCtx, Query(f): Query<Filters>) -> Result<Response, We
                 (a.id, a.name, selected)
             })
             .collect(),
-        query: query_of(&f),
         command_type: f.command_type,
         rows,
     })
