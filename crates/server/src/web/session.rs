@@ -29,11 +29,14 @@ pub const REFRESH_COOKIE: &str = "botmox_refresh";
 /// theft and revoke the session). A rotation's result is reused for this long.
 const ROTATION_REUSE: Duration = Duration::from_secs(30);
 
-/// The guard's state: the app and recent rotations (old refresh token digest → new pair).
+/// Recent rotations: digest of the old refresh token → when, and the new pair.
+type Rotations = HashMap<[u8; 32], (Instant, TokenPair)>;
+
+/// The guard's state: the app and its recent rotations.
 #[derive(Clone)]
 pub struct Guard {
     app: AppState,
-    rotations: Arc<tokio::sync::Mutex<HashMap<[u8; 32], (Instant, TokenPair)>>>,
+    rotations: Arc<tokio::sync::Mutex<Rotations>>,
 }
 
 impl Guard {

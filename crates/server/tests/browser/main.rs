@@ -7,6 +7,7 @@
 mod common;
 mod harness;
 mod journeys;
+mod session_http;
 
 use common::{Db, TestApp};
 use harness::Driver;
