@@ -20,13 +20,48 @@ fn service(ctx: &PageCtx) -> WorkspaceService {
     WorkspaceService::new(ctx.app.db.clone())
 }
 
-/// Markdown to HTML with raw HTML shown as text: a note can never inject markup or scripts.
+/// Whether a link target is harmless: relative, or http(s)/mailto.
+fn safe_url(url: &str) -> bool {
+    let lower = url.trim().to_ascii_lowercase();
+    match lower.split_once(':') {
+        // A colon after a `/`, `?` or `#` is part of a relative path, not a scheme.
+        Some((scheme, _)) if !scheme.contains(['/', '?', '#']) => {
+            matches!(scheme, "http" | "https" | "mailto")
+        }
+        _ => true,
+    }
+}
+
+/// Markdown to HTML with raw HTML shown as text and only harmless link targets: a note can
+/// never inject markup or scripts.
 pub fn markdown(text: &str) -> String {
-    use pulldown_cmark::{Event, Options, Parser, html};
+    use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, html};
     let parser =
         Parser::new_ext(text, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH).map(|ev| {
             match ev {
                 Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+                Event::Start(Tag::Link {
+                    link_type,
+                    dest_url,
+                    title,
+                    id,
+                }) if !safe_url(&dest_url) => Event::Start(Tag::Link {
+                    link_type,
+                    dest_url: CowStr::Borrowed("#"),
+                    title,
+                    id,
+                }),
+                Event::Start(Tag::Image {
+                    link_type,
+                    dest_url,
+                    title,
+                    id,
+                }) if !safe_url(&dest_url) => Event::Start(Tag::Image {
+                    link_type,
+                    dest_url: CowStr::Borrowed(""),
+                    title,
+                    id,
+                }),
                 other => other,
             }
         });
@@ -186,5 +221,23 @@ pub async fn save(
             })
         }
         Err(err) => Err(err.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::markdown;
+
+    #[test]
+    fn markdown_keeps_formatting_but_not_markup_or_script_links() {
+        let html = markdown(
+            "# Plan\n\n**bold** <script>alert(1)</script> [ok](/agents) [bad](JavaScript:alert(1))",
+        );
+        assert!(html.contains("<h1>Plan</h1>"), "{html}");
+        assert!(html.contains("<strong>bold</strong>"), "{html}");
+        assert!(html.contains("&lt;script&gt;"), "{html}");
+        assert!(!html.contains("<script"), "{html}");
+        assert!(html.contains("href=\"/agents\""), "{html}");
+        assert!(!html.to_lowercase().contains("javascript:"), "{html}");
     }
 }
