@@ -26,7 +26,9 @@ pub const REFRESH_COOKIE: &str = "botmox_refresh";
 
 /// A page load, an htmx poll and the event stream may all find the same expired access token
 /// at once; they must not each rotate the refresh token (the second rotation would look like
-/// theft and revoke the session). A rotation's result is reused for this long.
+/// theft and revoke the session). A rotation's result is reused for this long. The memory is
+/// per node: behind a load balancer, keep a browser on one node (sticky sessions) or accept
+/// that a rare simultaneous rotation on two nodes signs the browser out.
 const ROTATION_REUSE: Duration = Duration::from_secs(30);
 
 /// Recent rotations: digest of the old refresh token → when, and the new pair.

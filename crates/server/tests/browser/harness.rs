@@ -220,7 +220,8 @@ impl Browser {
             }
             if tokio::time::Instant::now() >= deadline {
                 let body = self.text("body").await;
-                panic!("{css} never showed {needle:?}; page says:\n{body}");
+                let log = self.log().await;
+                panic!("{css} never showed {needle:?}; page says:\n{body}\nbrowser log: {log:#?}");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
