@@ -246,6 +246,23 @@ impl Browser {
         self.wait_text("h1.page-title", "Overview").await;
     }
 
+    /// Presses and releases one key (e.g. `Key::Tab`) wherever the focus is.
+    pub async fn press(&self, key: fantoccini::key::Key) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let value: char = key.into();
+        let actions = KeyActions::new("keyboard".to_owned())
+            .then(KeyAction::Down { value })
+            .then(KeyAction::Up { value });
+        self.client.perform_actions(actions).await.expect("keys");
+    }
+
+    /// The focused element's `id` and text.
+    pub async fn focused(&self) -> (String, String) {
+        let el = self.client.active_element().await.expect("focus");
+        let id = el.attr("id").await.expect("id").unwrap_or_default();
+        (id, el.text().await.expect("text"))
+    }
+
     pub async fn close(self) {
         let _ = self.client.close().await;
     }

@@ -2,6 +2,7 @@
 //! on the overview, where the shell (breadcrumbs, navigation, user menu) is in place.
 
 use crate::setup;
+use fantoccini::key::Key;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_shows_the_error_then_the_overview() {
@@ -38,6 +39,24 @@ async fn sign_in_shows_the_error_then_the_overview() {
     assert_eq!(b.text("#stat-agents").await.trim(), "0 / 0");
     b.screenshot("login_overview").await;
     b.assert_no_js_errors("overview after login").await;
+
+    // Keyboard: the first Tab reaches the skip link; the theme toggle is reachable and works
+    // with Enter.
+    b.press(Key::Tab).await;
+    let (_, text) = b.focused().await;
+    assert_eq!(text.trim(), "Skip to content");
+    let mut reached = false;
+    for _ in 0..10 {
+        b.press(Key::Tab).await;
+        if b.focused().await.0 == "theme-toggle" {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "the theme toggle is not reachable with Tab");
+    b.press(Key::Enter).await;
+    let theme = b.find("html").await.attr("data-theme").await.expect("attr");
+    assert!(theme.is_some(), "Enter on the toggle chose no theme");
 
     // The session cookies are HttpOnly: scripts cannot read them.
     let visible: serde_json::Value = b
