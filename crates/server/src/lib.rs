@@ -31,6 +31,7 @@ pub mod settings;
 pub mod themes;
 pub mod vm_ops;
 pub mod vms;
+pub mod web;
 pub mod workspace;
 
 pub use app::{AppState, Server};
