@@ -9,7 +9,7 @@ use botmox_agent::backoff::Backoff;
 use botmox_agent::config::{AgentConfig, Pairing};
 use botmox_agent::executor::Dispatcher;
 use botmox_agent::secret::Secret;
-use botmox_agent::session::{Exit, Session, SessionOptions};
+use botmox_agent::session::{Exit, Session, SessionOptions, TransportMode};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,6 +72,7 @@ async fn paired_agent_shows_online_then_revoked() {
             max_inflight: 1,
             backoff: Backoff::new(50, 500, 0.0),
             shutdown_grace: Duration::from_secs(1),
+            transport: TransportMode::Ws,
         },
         stop_rx,
     );
