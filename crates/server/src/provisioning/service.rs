@@ -278,6 +278,20 @@ impl ProvisioningService {
         req: GenerateIsoRequest,
         request_url: Option<String>,
     ) -> ApiResult<GeneratedIso> {
+        Ok(self
+            .generate_with_files(principal, req, request_url)
+            .await?
+            .0)
+    }
+
+    /// [`Self::generate`], also handing back the files on the ISO (for callers that build the
+    /// ISO elsewhere, e.g. the VM generator asking the agent to write it on the node).
+    pub async fn generate_with_files(
+        &self,
+        principal: &Principal,
+        req: GenerateIsoRequest,
+        request_url: Option<String>,
+    ) -> ApiResult<(GeneratedIso, Vec<super::PayloadFile>)> {
         let vm_uuid = req.vm_uuid.trim().to_ascii_lowercase();
         let config = match (req.profile_config, req.profile_id.as_deref()) {
             (Some(config), _) => config,
@@ -359,7 +373,8 @@ impl ProvisioningService {
                 tracing::warn!(error = %e, "deleting a replaced provisioning ISO failed");
             }
         }
-        Ok(GeneratedIso {
+        let files = payload.files;
+        let generated = GeneratedIso {
             token: secret,
             token_id,
             iso_object_key: key,
@@ -367,11 +382,12 @@ impl ProvisioningService {
             vm_uuid,
             sha256: payload.sha256,
             size,
-            files: payload.files.iter().map(|f| f.path.clone()).collect(),
+            files: files.iter().map(|f| f.path.clone()).collect(),
             computer_name: payload.computer_name,
             username: payload.username,
             expires_at: to_rfc3339(expires_at),
-        })
+        };
+        Ok((generated, files))
     }
 
     /// The VM's current ISO: `(file name, sha256, content)`.
