@@ -315,6 +315,7 @@ pub fn router(state: AppState) -> Router {
         "/metrics",
         axum::routing::get(observability::metrics::render),
     )
+    .merge(crate::web::router(&state))
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
     .layer(middleware::from_fn_with_state(

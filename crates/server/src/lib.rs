@@ -32,6 +32,7 @@ pub mod themes;
 pub mod vm_ops;
 pub mod vmgen;
 pub mod vms;
+pub mod web;
 pub mod workspace;
 
 pub use app::{AppState, Server};

@@ -336,7 +336,7 @@ fn last_event_id(q: &EventsQuery, headers: &HeaderMap) -> ApiResult<i64> {
         (status = 400, description = "VM_OPS_INVALID_QUERY_PARAM", body = ErrorEnvelope),
     ),
     security(("bearer" = [])))]
-async fn events(
+pub(crate) async fn events(
     State(state): State<AppState>,
     caller: Principal,
     headers: HeaderMap,

@@ -1,0 +1,5 @@
+mod commands_live;
+mod crawl;
+mod login;
+mod notes_conflict;
+mod pair_agent;
