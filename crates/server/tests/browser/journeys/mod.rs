@@ -3,3 +3,4 @@ mod crawl;
 mod login;
 mod notes_conflict;
 mod pair_agent;
+mod vm_generator;
