@@ -367,6 +367,7 @@ async fn a_job_walks_every_step_and_provisions_each_vm(db: Db) {
         assert_eq!(iso["command_type"], "proxmox.create-provision-iso");
         assert_eq!(iso["payload"]["isoName"], format!("provision-{vmid}.iso"));
         assert_eq!(iso["payload"]["node"], "pve");
+        assert_eq!(iso["payload"]["isoStorage"], "local");
         let files = iso["payload"]["files"].as_object().expect("files");
         for f in ["autounattend.xml", "provision.json", "START.ps1"] {
             assert!(files.contains_key(f), "{f} missing: {:?}", files.keys());
@@ -735,3 +736,65 @@ async fn a_restarted_server_resumes_the_job_without_repeating_a_command(db: Db) 
     drop(storage);
 }
 db_test!(a_restarted_server_resumes_the_job_without_repeating_a_command);
+
+/// Two nodes on one PostgreSQL database: both runners claim jobs; each job runs on one node
+/// at a time, so every step's command exists once and reaches the agent once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_the_jobs_and_never_repeat_a_step() {
+    let Some(storage) = common::Storage::new(Db::Postgres).await else {
+        return;
+    };
+    let mut vars = base_vars(&storage);
+    vars.insert("BOTMOX_PUBLIC_URL".into(), PUBLIC_URL.into());
+    let app = TestApp::start(storage, vars.clone()).await;
+    let other = Server::start(Config::from_map(&vars).expect("config"))
+        .await
+        .expect("second node");
+    let admin = app.admin_token().await;
+    let (agent_id, agent_token) = pair(&app, &admin).await;
+    let profile_id = profile(&app, &admin).await;
+    let agent = SimAgent::connect(&other.url(), &agent_token, "max_inflight=4")
+        .await
+        .expect("agent on the second node");
+    let seen: Seen = Arc::default();
+    let responder = tokio::spawn(respond(agent, seen.clone(), no_failures(), None));
+
+    let mut jobs = Vec::new();
+    for n in 0..4u32 {
+        let base = if n % 2 == 0 {
+            app.base.clone()
+        } else {
+            other.url()
+        };
+        let r = call(
+            &base,
+            Method::POST,
+            JOBS,
+            &admin,
+            Some(job_body(
+                &agent_id,
+                &profile_id,
+                json!({"start_vmid": 700 + n * 10, "name_prefix": format!("n{n}-")}),
+            )),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+        jobs.push(r.body["data"]["id"].as_str().expect("id").to_owned());
+    }
+    for id in &jobs {
+        wait_done(&app.base, &admin, id).await;
+        let job = get(&other.url(), &format!("{JOBS}/{id}"), &admin).await;
+        assert_eq!(job["status"], "succeeded", "{job}");
+    }
+    let cmds = commands(&app.base, &admin, &agent_id).await;
+    // clone, get-config, create-provision-iso, attach-cdrom per VM; 2 VMs per job.
+    assert_eq!(cmds.len(), 4 * 2 * 4, "{cmds:?}");
+    let keys: HashSet<&str> = cmds
+        .iter()
+        .map(|c| c["idempotency_key"].as_str().expect("key"))
+        .collect();
+    assert_eq!(keys.len(), cmds.len(), "no step was queued twice");
+    assert_eq!(seen.lock().expect("lock").len(), cmds.len());
+    responder.abort();
+    other.stop().await;
+}

@@ -767,6 +767,8 @@ impl JobRunner {
             let mut p = self.base_payload(item)?;
             p.insert("files".into(), Value::Object(encoded));
             p.insert("isoName".into(), json!(format!("provision-{vmid}.iso")));
+            // The same storage the attach step names.
+            p.insert("isoStorage".into(), json!(self.req.iso_storage));
             // One key per token: a payload generated again must not replay the old command.
             let suffix = format!(":{}", generated.token_id);
             self.command(
