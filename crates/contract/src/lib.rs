@@ -27,6 +27,7 @@ pub mod settings;
 pub mod themes;
 pub mod validation;
 pub mod vm_ops;
+pub mod vmgen;
 pub mod vms;
 pub mod workspace;
 

@@ -21,7 +21,7 @@ use crate::{
     agents, audit, auth, bots, finance, health, ipqs, names, observability, playbooks, resources,
     settings, themes, vm_ops, workspace,
 };
-use crate::{artifacts, licenses, provisioning, secrets, vms};
+use crate::{artifacts, licenses, provisioning, secrets, vmgen, vms};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -65,6 +65,7 @@ pub struct AppState {
     pub audit: AuditSink,
     pub ipqs: Arc<IpqsService>,
     pub provisioning: Arc<provisioning::ProvisioningService>,
+    pub vmgen: Arc<vmgen::VmGenService>,
 }
 
 impl AppState {
@@ -111,6 +112,14 @@ impl AppState {
             objects.clone(),
             &config,
         ));
+        let vmgen = vmgen::service(
+            db.clone(),
+            agents.clone(),
+            vm_ops.clone(),
+            events.clone(),
+            provisioning.clone(),
+            bus.clone(),
+        );
         Ok(Self {
             config: Arc::new(config),
             db,
@@ -133,6 +142,7 @@ impl AppState {
             audit,
             ipqs,
             provisioning,
+            vmgen,
         })
     }
 }
@@ -181,7 +191,8 @@ fn api_routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .merge(licenses::routes())
         .merge(artifacts::routes())
         .merge(secrets::routes())
-        .merge(provisioning::routes());
+        .merge(provisioning::routes())
+        .merge(vmgen::routes());
     (public, guarded)
 }
 
@@ -540,6 +551,7 @@ impl Server {
     }
 
     async fn drain(state: &AppState) {
+        state.vmgen.release_leases().await;
         state.agents.flush_heartbeats().await;
         state.audit.shutdown().await;
     }
@@ -564,6 +576,7 @@ fn spawn_background(state: &AppState, mut stop: tokio::sync::watch::Receiver<boo
     state
         .events
         .spawn_tailer(state.bus.events_notify(), stop.clone());
+    vmgen::runner::spawn(state.vmgen.clone(), stop.clone());
     every(state.config.heartbeat_flush, stop.clone(), {
         let agents = state.agents.clone();
         move || {

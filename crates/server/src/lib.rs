@@ -30,6 +30,7 @@ pub mod secrets_crypto;
 pub mod settings;
 pub mod themes;
 pub mod vm_ops;
+pub mod vmgen;
 pub mod vms;
 pub mod web;
 pub mod workspace;

@@ -294,6 +294,20 @@ impl ProvisioningService {
         req: GenerateIsoRequest,
         request_url: Option<String>,
     ) -> ApiResult<GeneratedIso> {
+        Ok(self
+            .generate_with_files(principal, req, request_url)
+            .await?
+            .0)
+    }
+
+    /// [`Self::generate`], also handing back the files on the ISO (for callers that build the
+    /// ISO elsewhere, e.g. the VM generator asking the agent to write it on the node).
+    pub async fn generate_with_files(
+        &self,
+        principal: &Principal,
+        req: GenerateIsoRequest,
+        request_url: Option<String>,
+    ) -> ApiResult<(GeneratedIso, Vec<super::PayloadFile>)> {
         let vm_uuid = req.vm_uuid.trim().to_ascii_lowercase();
         let config = match (req.profile_config, req.profile_id.as_deref()) {
             (Some(config), _) => config,
@@ -392,7 +406,8 @@ impl ProvisioningService {
                 tracing::warn!(error = %e, "deleting a replaced provisioning ISO failed");
             }
         }
-        Ok(GeneratedIso {
+        let files = payload.files;
+        let generated = GeneratedIso {
             token: secret,
             token_id,
             iso_object_key: key,
@@ -400,12 +415,13 @@ impl ProvisioningService {
             vm_uuid,
             sha256: payload.sha256,
             size,
-            files: payload.files.iter().map(|f| f.path.clone()).collect(),
+            files: files.iter().map(|f| f.path.clone()).collect(),
             computer_name: payload.computer_name,
             username: payload.username,
             playbook_id: playbook.map(|p| p.id),
             expires_at: to_rfc3339(expires_at),
-        })
+        };
+        Ok((generated, files))
     }
 
     /// The playbook for the ISO: the one asked for (404 when it is not the tenant's), else the

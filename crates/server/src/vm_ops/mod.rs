@@ -388,7 +388,26 @@ fn visible(caller: &Principal, q: &EventsQuery, ev: &store::EventRow) -> bool {
 }
 
 fn sse_event(ev: &store::EventRow) -> Event {
-    let command = serde_json::from_str(&ev.payload).unwrap_or(serde_json::Value::Null);
+    let command: serde_json::Value =
+        serde_json::from_str(&ev.payload).unwrap_or(serde_json::Value::Null);
+    // Other domains' progress in the same log (e.g. `vmgen.step`) names its own type; its
+    // fields go out as they are, next to the envelope's.
+    if let Some(kind) = command["event_type"].as_str() {
+        let mut data = serde_json::json!({
+            "event_id": ev.id,
+            "tenant_id": ev.tenant_id,
+            "server_time": crate::db::time::to_rfc3339(ev.created_at),
+        });
+        if let (Some(out), Some(fields)) = (data.as_object_mut(), command.as_object()) {
+            for (k, v) in fields {
+                out.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        return Event::default()
+            .id(ev.id.to_string())
+            .event(kind)
+            .data(data.to_string());
+    }
     let data = serde_json::json!({
         "event_id": ev.id,
         "event_type": "vm-command",

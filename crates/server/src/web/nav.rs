@@ -19,6 +19,7 @@ pub const TREE: &[(&str, &[(&str, &str)])] = &[
         &[
             ("Overview", "/"),
             ("Agents", "/agents"),
+            ("VMs", "/vms"),
             ("Commands", "/commands"),
         ],
     ),

@@ -8,6 +8,7 @@ mod m0020_workspace_finance;
 mod m0030_settings_misc;
 mod m0040_delivery_chain;
 mod m0050_provisioning;
+mod m0060_vmgen;
 
 use sea_orm_migration::prelude::*;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0030_settings_misc::Migration),
             Box::new(m0040_delivery_chain::Migration),
             Box::new(m0050_provisioning::Migration),
+            Box::new(m0060_vmgen::Migration),
         ]
     }
 }

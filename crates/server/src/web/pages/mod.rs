@@ -4,6 +4,7 @@ mod agents;
 mod commands;
 mod notes;
 mod overview;
+mod vms;
 
 use crate::app::AppState;
 use axum::Router;
@@ -21,6 +22,14 @@ pub fn routes() -> Router<AppState> {
         .route("/commands/rows", get(commands::rows))
         .route("/commands/{id}", get(commands::detail))
         .route("/commands/{id}/cancel", post(commands::cancel))
+        .route("/vms", get(vms::page))
+        .route("/vms/live.js", get(vms::script))
+        .route("/vms/list", get(vms::vms))
+        .route("/vms/jobs", get(vms::jobs).post(vms::create))
+        .route("/vms/jobs/{id}", get(vms::job))
+        .route("/vms/jobs/{id}/cancel", post(vms::cancel))
+        .route("/vms/{uuid}/power/{action}", post(vms::power))
+        .route("/vms/{uuid}/provisioning", get(vms::provisioning))
         .route("/notes", get(notes::page).post(notes::create))
         .route("/notes/{id}", get(notes::open).post(notes::save))
         // The API's own stream handler with the session's principal: the same tenant and

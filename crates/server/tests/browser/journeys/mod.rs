@@ -4,3 +4,4 @@ mod login;
 mod notes_conflict;
 mod overview;
 mod pair_agent;
+mod vm_generator;
