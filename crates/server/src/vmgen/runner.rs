@@ -742,6 +742,7 @@ impl JobRunner {
                     dns: self.req.network.dns.clone(),
                 }),
                 sequence: u32::try_from(item.row.idx + 1).ok(),
+                playbook_id: self.req.playbook_id.clone(),
             };
             let (generated, files) = self
                 .svc
