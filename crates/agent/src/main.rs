@@ -127,7 +127,10 @@ struct TargetAdd {
 fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
+    // Two workers whatever the host's core count: the agent is mostly idle and its commands
+    // are I/O-bound, so more threads would only cost memory.
     let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
     {

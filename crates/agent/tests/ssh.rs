@@ -316,3 +316,38 @@ async fn wrong_password_closed_port_and_missing_credentials_have_their_codes() {
         .expect("list");
     assert_eq!(targets[0]["sshConfigured"], false);
 }
+
+#[tokio::test]
+async fn a_host_that_never_answers_times_out_within_the_command_timeout() {
+    // Accepts TCP but never sends an SSH banner.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = silent.local_addr().expect("addr").port();
+    let hold = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            open.push(s);
+        }
+    });
+    let d = dispatcher(SshSettings {
+        host: Some("127.0.0.1".to_owned()),
+        port: Some(port),
+        username: Some("root".to_owned()),
+        password: Some(Secret::new("x")),
+        host_key: Some("SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU".to_owned()),
+        ..SshSettings::default()
+    });
+    let started = std::time::Instant::now();
+    let err = run(
+        &d,
+        "proxmox.ssh-read-config",
+        json!({"vmid": 1, "timeoutMs": 1000}),
+    )
+    .await
+    .expect_err("silent host");
+    assert_eq!(err.code, "SSH_UNREACHABLE", "{err}");
+    assert!(err.message.contains("timed out"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    hold.abort();
+}

@@ -215,3 +215,58 @@ fn upids_are_found_in_any_shape() {
     );
     assert_eq!(extract_upid(&json!(null)), None);
 }
+
+#[test]
+fn transport_modes_parse_with_ws_as_the_fallback() {
+    use botmox_agent::session::TransportMode;
+    assert_eq!(TransportMode::parse("hybrid"), TransportMode::Hybrid);
+    assert_eq!(TransportMode::parse(" LongPoll "), TransportMode::LongPoll);
+    assert_eq!(TransportMode::parse("ws"), TransportMode::Ws);
+    assert_eq!(TransportMode::parse("carrier-pigeon"), TransportMode::Ws);
+    assert_eq!(TransportMode::parse(""), TransportMode::Ws);
+}
+
+#[test]
+fn ssh_settings_default_to_the_proxmox_login_and_stay_out_of_the_summary() {
+    use botmox_agent::config::SshSettings;
+    use botmox_agent::executor::ssh::{HostKeyPolicy, SshLogin};
+    let mut t = ProxmoxTarget {
+        url: "https://pve.lan:8006".to_owned(),
+        username: "root@pam".to_owned(),
+        password: Some(Secret::new("pve-pass")),
+        node: "pve".to_owned(),
+        ..ProxmoxTarget::default()
+    };
+    let login = SshLogin::from_target(&t);
+    assert_eq!(
+        (login.host.as_str(), login.port, login.username.as_str()),
+        ("pve.lan", 22, "root")
+    );
+    assert_eq!(login.mode(), "password");
+    assert!(matches!(login.host_key, HostKeyPolicy::KnownHosts(_)));
+    assert!(!format!("{login:?}").contains("pve-pass"));
+    t.ssh = Some(SshSettings {
+        port: Some(2222),
+        password: Some(Secret::new("ssh-pass")),
+        host_key: Some("SHA256:abc".to_owned()),
+        ..SshSettings::default()
+    });
+    let login = SshLogin::from_target(&t);
+    assert_eq!(login.port, 2222);
+    assert_eq!(
+        login.password.as_ref().map(Secret::expose),
+        Some("ssh-pass")
+    );
+    assert_eq!(
+        login.host_key,
+        HostKeyPolicy::Pinned("SHA256:abc".to_owned())
+    );
+    let mut cfg = AgentConfig::default();
+    cfg.targets.insert("pve".to_owned(), t);
+    let summary = redacted_summary(&cfg, std::path::Path::new("/x")).to_string();
+    assert!(
+        !summary.contains("ssh-pass") && !summary.contains("pve-pass"),
+        "{summary}"
+    );
+    assert!(summary.contains("\"has_password\":true"), "{summary}");
+}

@@ -1,6 +1,7 @@
 //! `botmox-bench <scenario>`: load generators that start a real server (in this process, on
 //! its own runtime) and print one JSON line of figures.
 
+mod agent_idle;
 mod commands;
 mod fleet;
 mod harness;
@@ -64,6 +65,15 @@ enum Scenario {
         #[arg(long, default_value_t = 32)]
         producers: usize,
     },
+    /// The real agent binary paired, connected and idle: its RSS, threads and CPU time.
+    #[command(name = "agent-idle")]
+    AgentIdle {
+        /// The `botmox-agent` binary (default: next to this one).
+        #[arg(long)]
+        agent_bin: Option<std::path::PathBuf>,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
     /// Lease-gated delivery: `POST /license/lease` then `POST /artifacts/resolve-download`.
     Leases {
         #[arg(long, value_enum, default_value = "both")]
@@ -97,6 +107,7 @@ fn main() -> anyhow::Result<()> {
             inflight,
             producers,
         } => commands::run(db, agents, commands, inflight, producers),
+        Scenario::AgentIdle { agent_bin, seconds } => agent_idle::run(agent_bin, seconds),
         Scenario::Leases {
             db,
             concurrency,
