@@ -1,1 +1,4 @@
+mod bots;
+mod finance;
 mod login;
+mod pages;
