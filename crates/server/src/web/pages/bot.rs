@@ -96,6 +96,7 @@ struct BotPage {
 pub struct ResSection {
     pub kind: &'static str,
     pub title: &'static str,
+    pub singular: &'static str,
     pub items: Vec<ResView>,
     pub free: Vec<ResView>,
     /// Several of this kind per bot (subscriptions), else one.
@@ -369,6 +370,7 @@ async fn view(
                 ResSection {
                     kind: "licenses",
                     title: "License",
+                    singular: "license",
                     items: license,
                     free: free_licenses,
                     many: false,
@@ -376,6 +378,7 @@ async fn view(
                 ResSection {
                     kind: "proxies",
                     title: "Proxy",
+                    singular: "proxy",
                     items: proxy,
                     free: free_proxies,
                     many: false,
@@ -383,6 +386,7 @@ async fn view(
                 ResSection {
                     kind: "subscriptions",
                     title: "Subscriptions",
+                    singular: "subscription",
                     items: subscriptions,
                     free: free_subscriptions,
                     many: true,

@@ -279,6 +279,9 @@ pub struct ResourceForm {
     password: String,
     #[serde(default)]
     provider: String,
+    /// `ip:port:login:password` and the other pasted forms; fills the fields above.
+    #[serde(default)]
+    proxy: String,
     #[serde(default)]
     country: String,
     // subscriptions
@@ -286,6 +289,75 @@ pub struct ResourceForm {
     service: String,
     #[serde(default)]
     price: String,
+}
+
+/// The parts of a pasted proxy string.
+#[derive(Debug, PartialEq)]
+struct ProxyParts {
+    kind: Option<String>,
+    host: String,
+    port: String,
+    login: Option<String>,
+    password: Option<String>,
+}
+
+/// Reads `[scheme://]ip:port:login:password`, `ip:port@login:password`,
+/// `login:password@ip:port` or `ip:port` (the forms operators paste from providers).
+fn parse_proxy(raw: &str) -> Option<ProxyParts> {
+    let raw = raw.trim();
+    let (kind, rest) = match raw.split_once("://") {
+        Some((scheme, rest)) => {
+            let scheme = scheme.to_ascii_lowercase();
+            if !PROXY_TYPES.contains(&scheme.as_str()) {
+                return None;
+            }
+            (Some(scheme), rest)
+        }
+        None => (None, raw),
+    };
+    let is_port = |p: &str| p.parse::<u16>().is_ok_and(|n| n > 0);
+    let (addr, creds) = match rest.split_once('@') {
+        Some((a, b)) => {
+            // Whichever side ends in a port is the address.
+            match (a.rsplit_once(':'), b.rsplit_once(':')) {
+                (_, Some((_, p))) if is_port(p) => (b, Some(a)),
+                (Some((_, p)), _) if is_port(p) => (a, Some(b)),
+                _ => return None,
+            }
+        }
+        None => {
+            let parts: Vec<&str> = rest.split(':').collect();
+            match parts.as_slice() {
+                [h, p] => return proxy_parts(kind, h, p, None),
+                [h, p, l, pw] => return proxy_parts(kind, h, p, Some((l, pw))),
+                _ => return None,
+            }
+        }
+    };
+    let (h, p) = addr.rsplit_once(':')?;
+    let creds = match creds {
+        Some(c) => Some(c.split_once(':')?),
+        None => None,
+    };
+    proxy_parts(kind, h, p, creds)
+}
+
+fn proxy_parts(
+    kind: Option<String>,
+    host: &str,
+    port: &str,
+    creds: Option<(&str, &str)>,
+) -> Option<ProxyParts> {
+    if host.is_empty() || port.parse::<u16>().map_or(true, |n| n == 0) {
+        return None;
+    }
+    Some(ProxyParts {
+        kind,
+        host: host.to_owned(),
+        port: port.to_owned(),
+        login: creds.map(|c| c.0.to_owned()),
+        password: creds.map(|c| c.1.to_owned()),
+    })
 }
 
 fn is_ip(s: &str) -> bool {
@@ -297,6 +369,29 @@ fn write_of(
     f: &ResourceForm,
     creating: bool,
 ) -> Result<Result<ResourceWrite, FieldErrors>, WebError> {
+    let mut parsed;
+    let f = if kind == ResourceKind::Proxies && !f.proxy.trim().is_empty() {
+        let Some(p) = parse_proxy(&f.proxy) else {
+            return Ok(Err(FieldErrors::from([(
+                "proxy".to_owned(),
+                vec!["Invalid proxy format. Use: ip:port:login:password".to_owned()],
+            )])));
+        };
+        parsed = ResourceForm::default();
+        parsed.host = p.host;
+        parsed.port = p.port;
+        parsed.username = p.login.unwrap_or_default();
+        parsed.password = p.password.unwrap_or_default();
+        parsed.r#type = p.kind.unwrap_or_else(|| f.r#type.clone());
+        parsed.provider = f.provider.clone();
+        parsed.expires_at = f.expires_at.clone();
+        parsed.bot_id = f.bot_id.clone();
+        parsed.notes = f.notes.clone();
+        parsed.status = f.status.clone();
+        &parsed
+    } else {
+        f
+    };
     let expires_at = kit::end_of_day(&f.expires_at)?;
     let expires = match (expires_at, creating) {
         (Some(t), _) => Some(Some(t)),
@@ -542,4 +637,31 @@ pub async fn ipqs(ctx: PageCtx, Path(id): Path<String>) -> Result<Response, WebE
         &format!("Proxy checked. Fraud score: {score}"),
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pasted_proxy_strings_are_read_in_every_form() {
+        let full = |kind: Option<&str>| ProxyParts {
+            kind: kind.map(str::to_owned),
+            host: "1.2.3.4".into(),
+            port: "8080".into(),
+            login: Some("user".into()),
+            password: Some("pw".into()),
+        };
+        assert_eq!(parse_proxy("1.2.3.4:8080:user:pw"), Some(full(None)));
+        assert_eq!(parse_proxy("1.2.3.4:8080@user:pw"), Some(full(None)));
+        assert_eq!(parse_proxy("user:pw@1.2.3.4:8080"), Some(full(None)));
+        assert_eq!(
+            parse_proxy("http://1.2.3.4:8080:user:pw"),
+            Some(full(Some("http")))
+        );
+        assert_eq!(parse_proxy("1.2.3.4:8080").map(|p| p.login), Some(None));
+        assert_eq!(parse_proxy("1.2.3.4"), None);
+        assert_eq!(parse_proxy("ftp://1.2.3.4:21"), None);
+        assert_eq!(parse_proxy("1.2.3.4:0:u:p"), None);
+    }
 }

@@ -24,9 +24,12 @@ async fn create_a_bot_and_attach_a_license_and_a_proxy() {
     b.assert_no_js_errors("licenses page").await;
 
     b.goto(&app.url("/proxies")).await;
-    b.fill("#r-host", "203.0.113.10").await;
-    b.fill("#r-port", "1080").await;
-    b.fill("#r-user", "user1").await;
+    // A pasted string the service cannot take is refused beside the field.
+    b.fill("#r-proxy", "203.0.113.10").await;
+    b.click("#create-resource").await;
+    b.wait_text("#r-proxy-err", "Invalid proxy format").await;
+    b.fill("#r-proxy", "socks5://203.0.113.10:1080:user1:secret1")
+        .await;
     b.click("#create-resource").await;
     b.wait_text("#notice", "The proxy was created").await;
     b.wait_text("#resource-table", "203.0.113.10:1080").await;
@@ -82,6 +85,20 @@ async fn create_a_bot_and_attach_a_license_and_a_proxy() {
     let health = b.text("#bot-health").await;
     assert!(!health.contains("No license"), "health: {health}");
     assert!(!health.contains("No proxy"), "health: {health}");
+
+    // Ban with a reason (a blank one is refused beside the field), then lift the ban.
+    b.click("details.action summary.btn-danger").await;
+    b.click("#confirm-ban").await;
+    // The form stays open with the message.
+    crate::journeys::pages::wait_nonempty(&b, "#ban-reason-err").await;
+    b.fill("#ban-reason", "account closed by the game").await;
+    b.click("#confirm-ban").await;
+    b.wait_text("#bot-status", "banned").await;
+    b.wait_text("#lifecycle-log", "account closed by the game")
+        .await;
+    b.screenshot("bots_banned").await;
+    b.click("#unban").await;
+    b.wait_text("#bot-status", "offline").await;
 
     // Refused saves: messages from the service beside the fields.
     b.click("#tab-configure").await;
