@@ -12,8 +12,8 @@ use axum::extract::{Form, Path, Query};
 use axum::response::Response;
 use botmox_contract::decimal::DecimalInput;
 use botmox_contract::finance::{
-    OperationCreateRequest, OperationListQuery, OperationRecord, OperationType, SummaryGroupBy,
-    SummaryQuery,
+    OperationCreateRequest, OperationListQuery, OperationPatchRequest, OperationRecord,
+    OperationType, SummaryGroupBy, SummaryQuery,
 };
 use botmox_contract::rules::TimeInput;
 use serde::Deserialize;
@@ -106,6 +106,16 @@ struct FinancePage {
 impl FinancePage {
     fn e(&self, key: &str) -> String {
         kit::err_of(&self.errors, key)
+    }
+
+    /// `YYYY-MM-DD HH:MM` of an operation's time.
+    fn when(&self, at: &str) -> String {
+        kit::minute(at)
+    }
+
+    /// An operation's time as a `datetime-local` value (UTC).
+    fn local(&self, at: &str) -> String {
+        at.get(..16).unwrap_or(at).to_owned()
     }
 }
 
@@ -345,6 +355,59 @@ pub async fn create(ctx: PageCtx, Form(f): Form<OperationForm>) -> Result<Respon
             .await
         ),
         Err(Ok(errors)) => view(&ctx, RangeQuery::default(), f, errors, None).await,
+        Err(Err(web)) => Err(web),
+    }
+}
+
+/// Edits an operation; its type stays (as in the original), blank optional fields clear.
+pub async fn update(
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    Form(f): Form<OperationForm>,
+) -> Result<Response, WebError> {
+    let req = OperationPatchRequest {
+        category: kit::opt(&f.category),
+        amount: kit::opt(&f.amount).map(DecimalInput),
+        date: match kit::opt(&f.date) {
+            Some(d) => Some(TimeInput::Text(kit::datetime_utc(&d)?)),
+            None => None,
+        },
+        description: Some(kit::opt(&f.description)),
+        project_id: Some(kit::opt(&f.project_id)),
+        gold_amount: Some(kit::opt(&f.gold_amount).map(DecimalInput)),
+        gold_price_at_time: Some(kit::opt(&f.gold_price_at_time).map(DecimalInput)),
+        ..Default::default()
+    };
+    let result = match kit::check_input(req) {
+        Ok(req) => service(&ctx)
+            .patch(&ctx.principal, &id, req)
+            .await
+            .map_err(kit::field_errors),
+        Err(e) => Err(Ok(e)),
+    };
+    match result {
+        Ok(op) => after_change!(
+            ctx,
+            "/finance",
+            view(
+                &ctx,
+                RangeQuery::default(),
+                OperationForm::default(),
+                FieldErrors::new(),
+                Some(format!("Operation of {} {} saved", op.amount, op.currency))
+            )
+            .await
+        ),
+        Err(Ok(errors)) => {
+            view(
+                &ctx,
+                RangeQuery::default(),
+                OperationForm::default(),
+                errors,
+                None,
+            )
+            .await
+        }
         Err(Err(web)) => Err(web),
     }
 }

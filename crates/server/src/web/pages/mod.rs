@@ -59,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         // Finance; the export is the API's own handler with the session's principal.
         .route("/finance", get(finance::page))
         .route("/finance/operations", post(finance::create))
+        .route("/finance/operations/{id}", post(finance::update))
         .route("/finance/operations/{id}/delete", post(finance::delete))
         .route("/finance/export.csv", get(crate::finance::export_csv))
         // Workspace boards.

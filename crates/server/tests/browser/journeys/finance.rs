@@ -76,6 +76,22 @@ async fn record_an_operation_and_see_it_in_chart_table_and_csv() {
     b.screenshot("finance").await;
     b.assert_no_js_errors("finance after recording").await;
 
+    // Editing an operation changes the table and the totals.
+    b.client
+        .execute(
+            "const row = [...document.querySelectorAll('#operations tr')]\
+               .find(r => r.textContent.includes('journey proxy'));\
+             row.querySelector('details').open = true;\
+             row.querySelector('input[name=amount]').value = '25.5';\
+             row.querySelector('details form button').click();",
+            vec![],
+        )
+        .await
+        .expect("edits");
+    b.wait_text("#notice", "saved").await;
+    b.wait_text("#operations", "-25.5").await;
+    b.wait_text("#fin-expense", "25.5").await;
+
     // The export link streams the same operations.
     let href = b
         .find("#export-csv")
