@@ -11,7 +11,8 @@ use axum::extract::{Form, Path, Query};
 use axum::response::Response;
 use botmox_contract::workspace::{
     CalendarEventCreateRequest, CalendarEventRecord, CalendarListQuery, KanbanListQuery,
-    KanbanMoveRequest, KanbanStatus, KanbanTaskCreateRequest, KanbanTaskRecord, NoteListQuery,
+    KanbanMoveRequest, KanbanStatus, KanbanTaskCreateRequest, KanbanTaskPatchRequest,
+    KanbanTaskRecord, NoteListQuery,
 };
 use chrono::{Datelike, Duration, NaiveDate, Utc};
 use serde::Deserialize;
@@ -394,6 +395,41 @@ pub async fn move_task(
         )
         .await
     )
+}
+
+/// Edits a task's title, description and due date (blank clears the optional ones).
+pub async fn update_task(
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    Form(f): Form<TaskForm>,
+) -> Result<Response, WebError> {
+    let req = KanbanTaskPatchRequest {
+        title: Some(f.title.trim().to_owned()),
+        description: Some(kit::opt(&f.description)),
+        due_date: Some(kit::opt(&f.due_date)),
+        ..Default::default()
+    };
+    let result = match kit::check_input(req) {
+        Ok(req) => service(&ctx)
+            .patch_task(&ctx.principal, &id, req)
+            .await
+            .map_err(kit::field_errors),
+        Err(e) => Err(Ok(e)),
+    };
+    match result {
+        Ok(t) => after_change!(
+            ctx,
+            "/workspace/kanban",
+            kanban_view(
+                &ctx,
+                FieldErrors::new(),
+                Some(format!("Task “{}” saved", t.title))
+            )
+            .await
+        ),
+        Err(Ok(errors)) => kanban_view(&ctx, errors, None).await,
+        Err(Err(web)) => Err(web),
+    }
 }
 
 pub async fn delete_task(ctx: PageCtx, Path(id): Path<String>) -> Result<Response, WebError> {

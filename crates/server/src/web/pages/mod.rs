@@ -37,6 +37,10 @@ pub fn routes() -> Router<AppState> {
             "/projects/{id}",
             get(projects::project).post(projects::create_in_project),
         )
+        .route(
+            "/projects/{id}/bots/{bot}/delete",
+            post(projects::delete_bot),
+        )
         .route("/bots/{id}", get(bot::page))
         .route("/bots/{id}/configure", post(bot::configure))
         .route("/bots/{id}/schedule", post(bot::schedule))
@@ -75,6 +79,7 @@ pub fn routes() -> Router<AppState> {
             "/workspace/kanban",
             get(boards::kanban).post(boards::create_task),
         )
+        .route("/workspace/kanban/{id}", post(boards::update_task))
         .route("/workspace/kanban/{id}/move", post(boards::move_task))
         .route("/workspace/kanban/{id}/delete", post(boards::delete_task))
         // Administration.

@@ -410,3 +410,24 @@ pub async fn create_in_project(
         Err(errors) => project_view(&ctx, &id, &BotFilter::default(), form, errors, None).await,
     }
 }
+
+/// Deletes a bot from its project's table (its resources stay, unassigned).
+pub async fn delete_bot(
+    ctx: PageCtx,
+    Path((id, bot)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    ctx.app.bots.delete(&ctx.principal, &bot).await?;
+    after_change!(
+        ctx,
+        format!("/projects/{id}"),
+        project_view(
+            &ctx,
+            &id,
+            &BotFilter::default(),
+            NewBot::default(),
+            FieldErrors::new(),
+            None
+        )
+        .await
+    )
+}

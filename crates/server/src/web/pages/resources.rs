@@ -139,6 +139,17 @@ impl ResourcesPage {
         kit::err_of(&self.errors, key)
     }
 
+    /// Rows of this page expiring soon (not yet expired), soonest first.
+    fn expiring(&self) -> Vec<&ResView> {
+        let mut rows: Vec<&ResView> = self
+            .rows
+            .iter()
+            .filter(|r| r.expiry == ExpiryStatus::Expiring)
+            .collect();
+        rows.sort_by_key(|r| r.days_left);
+        rows
+    }
+
     fn bot_name(&self, id: &str) -> String {
         self.bots
             .iter()

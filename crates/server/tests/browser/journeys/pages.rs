@@ -115,6 +115,15 @@ async fn every_business_page_opens_and_takes_a_change() {
     b.wait_text("#col-in_progress", "Level the mage").await;
     let todo = b.text("#col-todo").await;
     assert!(!todo.contains("Level the mage"), "{todo}");
+    // Edited in place: the new title shows in its column.
+    b.click("#col-in_progress details.row-edit summary").await;
+    b.fill("#col-in_progress input[name=title]", "Level the mage to 70")
+        .await;
+    b.click("#col-in_progress details.row-edit button[type=submit]")
+        .await;
+    b.wait_text("#notice", "Level the mage to 70").await;
+    b.wait_text("#col-in_progress", "Level the mage to 70")
+        .await;
     b.screenshot("pages_kanban").await;
     b.assert_no_js_errors("kanban").await;
 
@@ -144,6 +153,18 @@ async fn every_business_page_opens_and_takes_a_change() {
     b.wait_text("#notice", "Smoke profile").await;
     b.screenshot("pages_profiles").await;
     b.assert_no_js_errors("profiles").await;
+
+    // A bot is deleted from its project's table.
+    b.goto(&app.url("/projects/wow_tbc")).await;
+    b.wait_text("#bots-table", "Smoke Bot").await;
+    b.client
+        .execute("window.confirm = () => true;", vec![])
+        .await
+        .expect("confirm stubbed");
+    b.click("#bots-table button[aria-label='Delete bot Smoke Bot']")
+        .await;
+    b.find("#no-bots").await;
+    b.assert_no_js_errors("project after delete").await;
 
     // The audit log lists the changes just made.
     b.goto(&app.url("/audit")).await;
