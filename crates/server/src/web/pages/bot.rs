@@ -57,6 +57,8 @@ pub struct DayView {
     pub day: usize,
     pub name: &'static str,
     pub enabled: bool,
+    /// The day's sessions on a 24-hour bar (inline SVG).
+    pub timeline: String,
     pub rows: Vec<SessionRow>,
     pub error: String,
 }
@@ -227,12 +229,52 @@ fn schedule_days(bot: &BotRecord, typed: &Typed, errors: &FieldErrors) -> Vec<Da
             DayView {
                 day: d,
                 name: DAYS[d],
+                timeline: timeline(DAYS[d], &rows),
                 enabled,
                 rows,
                 error,
             }
         })
         .collect()
+}
+
+fn minutes(hhmm: &str) -> Option<u32> {
+    let (h, m) = hhmm.split_once(':')?;
+    let (h, m) = (h.parse::<u32>().ok()?, m.parse::<u32>().ok()?);
+    (h < 24 && m < 60).then_some(h * 60 + m)
+}
+
+/// A day's sessions as blocks on a 24-hour scale; a session past midnight is drawn to the
+/// end of the day (its remainder belongs to the next).
+fn timeline(day: &str, rows: &[SessionRow]) -> String {
+    use std::fmt::Write;
+    const W: f64 = 288.0;
+    let mut out = format!(
+        r#"<svg class="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} 14" role="img" aria-label="{day} sessions">"#
+    );
+    for h in (0..=24).step_by(6) {
+        let x = W * f64::from(h) / 24.0;
+        let _ = write!(
+            out,
+            r#"<line class="tick" x1="{x}" y1="0" x2="{x}" y2="14"/>"#
+        );
+    }
+    for r in rows {
+        let (Some(a), Some(b)) = (minutes(&r.start), minutes(&r.end)) else {
+            continue;
+        };
+        let end = if b > a { b } else { 24 * 60 };
+        let x = W * f64::from(a) / 1440.0;
+        let w = W * f64::from(end - a) / 1440.0;
+        let class = if r.enabled { "on" } else { "off" };
+        let _ = write!(
+            out,
+            r#"<rect class="{class}" x="{x:.1}" y="2" width="{w:.1}" height="10" rx="2"><title>{}–{}</title></rect>"#,
+            r.start, r.end
+        );
+    }
+    out.push_str("</svg>");
+    out
 }
 
 async fn view(

@@ -126,6 +126,19 @@ async fn create_a_bot_and_attach_a_license_and_a_proxy() {
         .expect("sets time");
     b.click("#save-schedule").await;
     b.wait_text("#notice", "Schedule saved").await;
+    // The saved session is drawn on Monday's 24-hour bar.
+    let bar: serde_json::Value = b
+        .client
+        .execute(
+            "return document.querySelector('tr[data-day=\"1\"] svg.timeline').innerHTML;",
+            vec![],
+        )
+        .await
+        .expect("timeline");
+    assert!(
+        bar.as_str().unwrap_or_default().contains("10:00–12:30"),
+        "{bar}"
+    );
     assert_eq!(
         b.find("#d1-s0-end")
             .await
