@@ -85,6 +85,9 @@ struct BotPage {
     // configure
     account: BotAccount,
     password_set: bool,
+    /// Sections with blanks: person (all seven fields), account (e-mail and password),
+    /// character (name, server, faction, race, class).
+    incomplete: Vec<&'static str>,
     person: BotPerson,
     character: BotCharacter,
     timezone: String,
@@ -387,6 +390,38 @@ async fn view(
     crumbs.push(Crumb::here(label.clone()));
     let shell = ctx.shell(&format!("Bot {label}"), crumbs).await;
     let account = bot.account.clone().unwrap_or_default();
+    let person = bot.person.clone().unwrap_or_default();
+    let character = bot.character.clone().unwrap_or_default();
+    let mut incomplete = Vec::new();
+    if [
+        &person.first_name,
+        &person.last_name,
+        &person.birth_date,
+        &person.country,
+        &person.city,
+        &person.address,
+        &person.zip,
+    ]
+    .iter()
+    .any(|v| v.is_none())
+    {
+        incomplete.push("person");
+    }
+    if account.email.is_none() || account.password.is_none() {
+        incomplete.push("account");
+    }
+    if [
+        &character.name,
+        &character.server,
+        &character.faction,
+        &character.race,
+        &character.class,
+    ]
+    .iter()
+    .any(|v| v.is_none())
+    {
+        incomplete.push("character");
+    }
     respond!(
         ctx,
         BotPage {
@@ -402,8 +437,9 @@ async fn view(
             live: BotStatus::LIVE.to_vec(),
             password_set: account.password.is_some(),
             account,
-            person: bot.person.clone().unwrap_or_default(),
-            character: bot.character.clone().unwrap_or_default(),
+            person,
+            character,
+            incomplete,
             timezone,
             window_start,
             window_end,
