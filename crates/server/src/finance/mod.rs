@@ -171,7 +171,7 @@ async fn summary_report(
         (status = 400, description = "FINANCE_INVALID_LIST_QUERY (details.fields)", body = ErrorEnvelope),
     ),
     security(("bearer" = [])))]
-async fn export_csv(
+pub(crate) async fn export_csv(
     State(state): State<AppState>,
     principal: Principal,
     ValidQuery(q): ValidQuery<OperationExportQuery>,

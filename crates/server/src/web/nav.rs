@@ -23,7 +23,34 @@ pub const TREE: &[(&str, &[(&str, &str)])] = &[
             ("Commands", "/commands"),
         ],
     ),
-    ("Workspace", &[("Notes", "/notes")]),
+    (
+        "Workspace",
+        &[
+            ("Notes", "/notes"),
+            ("Calendar", "/workspace/calendar"),
+            ("Kanban", "/workspace/kanban"),
+        ],
+    ),
+    (
+        "Bots",
+        &[
+            ("Projects", "/projects"),
+            ("Licenses", "/licenses"),
+            ("Proxies", "/proxies"),
+            ("Subscriptions", "/subscriptions"),
+        ],
+    ),
+    ("Finance", &[("Finance", "/finance")]),
+    (
+        "Administration",
+        &[
+            ("Secrets", "/secrets"),
+            ("Unattend profiles", "/provisioning/profiles"),
+            ("Artifacts", "/artifacts"),
+            ("Settings", "/settings"),
+            ("Audit log", "/audit"),
+        ],
+    ),
 ];
 
 /// Whether `path` is the page at `href` or below it.

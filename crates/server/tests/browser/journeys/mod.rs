@@ -1,7 +1,10 @@
+mod bots;
 mod commands_live;
 mod crawl;
+mod finance;
 mod login;
 mod notes_conflict;
 mod overview;
+mod pages;
 mod pair_agent;
 mod vm_generator;
