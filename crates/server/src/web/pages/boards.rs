@@ -69,9 +69,13 @@ impl CalendarPage {
     }
 }
 
+/// The month asked for, else the current one; kept within the years the calendar stores
+/// (epoch-ms times), so paging back and forth never reaches a refused range.
 fn first_of_month(raw: &str) -> NaiveDate {
+    let bound = |y, m| NaiveDate::from_ymd_opt(y, m, 1).unwrap_or_default();
     NaiveDate::parse_from_str(&format!("{raw}-01"), "%Y-%m-%d")
         .unwrap_or_else(|_| Utc::now().date_naive().with_day(1).unwrap_or_default())
+        .clamp(bound(1971, 1), bound(9998, 12))
 }
 
 async fn calendar_view(
