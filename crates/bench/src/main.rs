@@ -60,9 +60,20 @@ enum Scenario {
         /// Commands each agent runs at once.
         #[arg(long, default_value_t = 16)]
         inflight: u32,
-        /// Concurrent client tasks queueing commands (one HTTP request each).
-        #[arg(long, default_value_t = 32)]
+        /// Concurrent client tasks queueing commands (throughput mode).
+        #[arg(long, default_value_t = 4)]
         producers: usize,
+        /// Commands per enqueue request: 1 = `POST /vm-ops/commands`, more =
+        /// `POST /vm-ops/commands/batch` (throughput mode).
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+        /// Latency mode: queue single commands at this fixed rate (open loop, one request
+        /// each) for `--seconds` instead of as fast as possible.
+        #[arg(long)]
+        rate: Option<u32>,
+        /// Measured seconds of the latency mode.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
     },
     /// Lease-gated delivery: `POST /license/lease` then `POST /artifacts/resolve-download`.
     Leases {
@@ -96,7 +107,21 @@ fn main() -> anyhow::Result<()> {
             commands,
             inflight,
             producers,
-        } => commands::run(db, agents, commands, inflight, producers),
+            batch,
+            rate,
+            seconds,
+        } => commands::run(
+            db,
+            commands::Load {
+                agents,
+                commands,
+                inflight,
+                producers,
+                batch,
+                rate,
+                seconds,
+            },
+        ),
         Scenario::Leases {
             db,
             concurrency,

@@ -238,6 +238,47 @@ impl Bus {
         .await;
     }
 
+    /// What the other nodes must hear after a write of this node's command committer: a wake
+    /// for these agents (which implies new events), or just new events. Sent inside the
+    /// committing transaction, so it is delivered exactly when the change is visible.
+    pub fn remote_payloads(&self, agents: &[String], events: bool) -> Vec<String> {
+        let msgs: Vec<Message> = if agents.is_empty() {
+            if !events {
+                return Vec::new();
+            }
+            vec![Message {
+                n: self.node_id.clone(),
+                k: "events".into(),
+                a: vec![],
+                c: None,
+                e: None,
+            }]
+        } else {
+            agents
+                .chunks(AGENTS_PER_MESSAGE)
+                .map(|chunk| Message {
+                    n: self.node_id.clone(),
+                    k: "wake".into(),
+                    a: chunk.to_vec(),
+                    c: None,
+                    e: None,
+                })
+                .collect()
+        };
+        msgs.iter()
+            .filter_map(|m| serde_json::to_string(m).ok())
+            .collect()
+    }
+
+    /// The local half of [`Bus::remote_payloads`], once the transaction committed.
+    pub fn committed(&self, agents: &[String], events: bool) {
+        if !agents.is_empty() {
+            self.wake_local(agents);
+        } else if events {
+            self.events.notify_one();
+        }
+    }
+
     async fn send(&self, msg: Message) {
         let Some(pool) = &self.pg else { return };
         let Ok(payload) = serde_json::to_string(&msg) else {
