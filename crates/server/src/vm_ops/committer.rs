@@ -92,9 +92,15 @@ struct Outcome {
     events: bool,
 }
 
+/// PostgreSQL commits several rounds at once (its own group commit merges their flushes), so
+/// jobs are spread over lanes by agent: one agent's reports and hand-outs always share a lane
+/// and keep their order, and different agents' rounds never wait for each other. SQLite has
+/// one writer, so one lane.
+const PG_LANES: usize = 4;
+
 #[derive(Clone)]
 pub struct Committer {
-    tx: mpsc::UnboundedSender<Job>,
+    lanes: Vec<mpsc::UnboundedSender<Job>>,
 }
 
 fn gone() -> ApiError {
@@ -108,15 +114,32 @@ async fn answer<T>(rx: oneshot::Receiver<ApiResult<T>>) -> ApiResult<T> {
 impl Committer {
     /// Starts the writer task; it ends when the last handle is dropped.
     pub fn start(store: CommandStore, bus: Arc<Bus>) -> Self {
-        let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(store, bus, rx));
-        Self { tx }
+        let n = match store.db().backend {
+            Backend::Postgres => PG_LANES,
+            Backend::Sqlite => 1,
+        };
+        let lanes = (0..n)
+            .map(|_| {
+                let (tx, rx) = mpsc::unbounded_channel();
+                tokio::spawn(run(store.clone(), bus.clone(), rx));
+                tx
+            })
+            .collect();
+        Self { lanes }
+    }
+
+    fn lane(&self, key: &str) -> &mpsc::UnboundedSender<Job> {
+        let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        &self.lanes[(hash % self.lanes.len() as u64) as usize]
     }
 
     /// Inserts queued commands (skipping taken idempotency keys) and their first events.
     pub async fn insert(&self, rows: Vec<CommandRow>) -> ApiResult<Vec<Inserted>> {
         let (reply, rx) = oneshot::channel();
-        self.tx
+        let key = rows.first().map(|r| r.agent_id.clone()).unwrap_or_default();
+        self.lane(&key)
             .send(Job::Insert(InsertJob { rows, reply }))
             .map_err(|_| gone())?;
         answer(rx).await
@@ -132,13 +155,15 @@ impl Committer {
         report: Report,
     ) -> impl Future<Output = ApiResult<CommandRow>> + Send + 'static {
         let (reply, rx) = oneshot::channel();
-        let sent = self.tx.send(Job::Report(ReportJob {
-            tenant: tenant.to_owned(),
-            caller_agent: caller_agent.map(str::to_owned),
-            id: id.to_owned(),
-            report,
-            reply,
-        }));
+        let sent = self
+            .lane(caller_agent.unwrap_or(id))
+            .send(Job::Report(ReportJob {
+                tenant: tenant.to_owned(),
+                caller_agent: caller_agent.map(str::to_owned),
+                id: id.to_owned(),
+                report,
+                reply,
+            }));
         async move {
             sent.map_err(|_| gone())?;
             answer(rx).await
@@ -154,7 +179,7 @@ impl Committer {
         n: u32,
     ) -> impl Future<Output = ApiResult<Vec<CommandRow>>> + Send + 'static {
         let (reply, rx) = oneshot::channel();
-        let sent = self.tx.send(Job::Claim(ClaimJob {
+        let sent = self.lane(agent_id).send(Job::Claim(ClaimJob {
             tenant: tenant.to_owned(),
             agent_id: agent_id.to_owned(),
             owner: owner.map(str::to_owned),

@@ -310,7 +310,7 @@ async fn next(
             return Ok(response::ok(Some(command)));
         }
         tokio::select! {
-            _ = reg.wake.notified() => {}
+            _ = reg.mailbox.wake.notified() => {}
             _ = tokio::time::sleep_until(deadline) => return Ok(response::ok(None)),
         }
     }

@@ -24,9 +24,10 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 pub const PING_INTERVAL: Duration = Duration::from_secs(20);
-/// Re-checks the queue and this session's holdings even without a wake-up: a safety net only,
-/// since LISTEN/NOTIFY (and a full wake after a listener reconnect) deliver every change.
-const RECHECK_INTERVAL: Duration = Duration::from_secs(60);
+/// Every this many pings the session re-checks the queue and its holdings even without a
+/// wake-up (every 60 s): a safety net only, since LISTEN/NOTIFY (and a full wake after a
+/// listener reconnect) deliver every change. One timer per session serves both.
+const RECHECK_EVERY_PINGS: u32 = 3;
 const MAX_INFLIGHT: u32 = 64;
 /// Reports of one socket waiting for their commit before the socket is read further.
 const MAX_PENDING_REPLIES: usize = 256;
@@ -140,7 +141,7 @@ pub async fn run(
         let _ = sink.close().await;
     });
     let agent_id = p.agent.id.clone();
-    let mut reg = svc.bus().register(&agent_id);
+    let reg = svc.bus().register(&agent_id);
     svc.agents().touch(&agent_id, None);
     let mut s = Session {
         svc: svc.clone(),
@@ -169,10 +170,10 @@ pub async fn run(
     }))
     .await;
     // Anything queued while the agent was away goes out now.
-    reg.wake.notify_one();
+    reg.mailbox.wake.notify_one();
 
     let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
-    let mut recheck = tokio::time::interval_at(Instant::now() + RECHECK_INTERVAL, RECHECK_INTERVAL);
+    let mut pings = 0u32;
     let mut last_heard = Instant::now();
     let reason = loop {
         let pull_deadline = s.pull.as_ref().map(|(_, d)| *d);
@@ -182,23 +183,23 @@ pub async fn run(
                     last_heard = Instant::now();
                     // Boxed: the rare paths (heartbeat, reconcile) hold large database
                     // futures that would otherwise sit in every idle session's task.
-                    Box::pin(s.handle_text(text.as_str(), &reg.wake)).await;
+                    Box::pin(s.handle_text(text.as_str(), &reg.mailbox.wake)).await;
                 }
                 Some(Ok(Message::Binary(_))) => {
                     last_heard = Instant::now();
-                    s.drain(&reg.wake).await;
+                    s.drain(&reg.mailbox.wake).await;
                     s.send(error_frame("INVALID_JSON", "Message must be valid JSON object", None)).await;
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => last_heard = Instant::now(),
                 Some(Ok(Message::Close(_))) | None => break "closed by agent",
                 Some(Err(_)) => break "socket error",
             },
-            Some(step) = s.replies.next(), if !s.replies.is_empty() => s.finish(step, &reg.wake).await,
+            Some(step) = s.replies.next(), if !s.replies.is_empty() => s.finish(step, &reg.mailbox.wake).await,
             Some(got) = OptionFuture::from(s.claiming.as_mut()), if s.claiming.is_some() => {
                 s.claiming = None;
                 s.claimed(got).await;
             }
-            _ = reg.wake.notified() => {
+            _ = reg.mailbox.wake.notified() => {
                 // A full session may be holding slots for commands that moved on elsewhere.
                 if s.p.mode == Mode::Push && s.inflight.len() as u32 >= s.p.max_inflight {
                     Box::pin(s.prune()).await;
@@ -209,13 +210,13 @@ pub async fn run(
                     s.send(api_error_frame(&err, None)).await;
                 }
             }
-            signal = reg.signals.recv() => match signal {
-                Some(Signal::Revoked) | None => {
+            signal = reg.mailbox.signal() => match signal {
+                Signal::Revoked => {
                     s.send(error_frame("AGENT_REVOKED", "Agent has been revoked", None)).await;
                     s.send(Message::Close(Some(CloseFrame { code: 4003, reason: Utf8Bytes::from_static("agent revoked") }))).await;
                     break "revoked";
                 }
-                Some(Signal::Cancel { command_id, lease_epoch }) => {
+                Signal::Cancel { command_id, lease_epoch } => {
                     if s.inflight.get(&command_id).is_some_and(|e| *e == lease_epoch) {
                         s.send(frame(&Outbound::Cancel { ts: ts(), command_id, agent_id: agent_id.clone(), lease_epoch })).await;
                     }
@@ -241,11 +242,12 @@ pub async fn run(
                     break "token expired";
                 }
                 s.send(Message::Ping(bytes::Bytes::from_static(b"botmox"))).await;
-            }
-            _ = recheck.tick() => {
-                svc.agents().touch(&agent_id, None);
-                Box::pin(s.prune()).await;
-                reg.wake.notify_one();
+                pings = pings.wrapping_add(1);
+                if pings % RECHECK_EVERY_PINGS == 0 {
+                    svc.agents().touch(&agent_id, None);
+                    Box::pin(s.prune()).await;
+                    reg.mailbox.wake.notify_one();
+                }
             }
         }
         if s.out.is_closed() {
@@ -701,4 +703,21 @@ impl Session {
 /// Only agent tokens open a session (never the shadow identity).
 pub fn agent_principal(p: Option<Principal>) -> Option<Principal> {
     p.filter(|p| p.kind == AuthKind::Agent && p.agent_id.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    /// Size of the future an async fn returns, without calling it.
+    fn future_size<A, B, C, D, F: std::future::Future>(_: impl FnOnce(A, B, C, D) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    #[test]
+    fn an_idle_session_stays_small() {
+        // Every connected agent holds one of these for as long as it is connected: the rare,
+        // database-heavy paths are boxed so they do not inflate it.
+        let size = future_size(super::run);
+        println!("session future: {size} bytes");
+        assert!(size < 4096, "session future is {size} bytes");
+    }
 }
