@@ -275,7 +275,7 @@ impl VmOpsService {
     ) -> ApiResult<Vec<ApiResult<(CommandRecord, bool)>>> {
         /// Where an item's answer comes from.
         enum Slot {
-            Done(ApiResult<(CommandRecord, bool)>),
+            Done(Box<ApiResult<(CommandRecord, bool)>>),
             /// Row `i` of this batch, inserted for this item.
             Insert(usize),
             /// Row `i` of this batch answers this item as a replay.
@@ -306,12 +306,16 @@ impl VmOpsService {
         let mut slots = Vec::with_capacity(reqs.len());
         for req in &reqs {
             if let Err(e) = self.admit(caller, agents.get(&req.agent_id), req) {
-                slots.push(Slot::Done(Err(e)));
+                slots.push(Slot::Done(Box::new(Err(e))));
                 continue;
             }
             if let Some(key) = &req.idempotency_key {
                 if let Some(existing) = known.get(key) {
-                    slots.push(Slot::Done(self.replay(existing.clone(), req, caller)));
+                    slots.push(Slot::Done(Box::new(self.replay(
+                        existing.clone(),
+                        req,
+                        caller,
+                    ))));
                     continue;
                 }
                 if let Some(i) = rows
@@ -323,7 +327,7 @@ impl VmOpsService {
                     slots.push(if same {
                         Slot::Replay(i)
                     } else {
-                        Slot::Done(Err(key_reused()))
+                        Slot::Done(Box::new(Err(key_reused())))
                     });
                     continue;
                 }
@@ -355,7 +359,7 @@ impl VmOpsService {
                         && serde_json::from_str::<Value>(&r.payload)
                             .is_ok_and(|p| stable(&p) == *wanted)
                 }) {
-                    slots.push(Slot::Done(Ok((same.record(), true))));
+                    slots.push(Slot::Done(Box::new(Ok((same.record(), true)))));
                     continue;
                 }
             }
@@ -398,7 +402,7 @@ impl VmOpsService {
             .into_iter()
             .zip(&reqs)
             .map(|(slot, req)| match slot {
-                Slot::Done(res) => res,
+                Slot::Done(res) => *res,
                 Slot::Insert(i) => match &inserted[i] {
                     Inserted::New(row) => Ok((row.record(), false)),
                     // Two requests with one idempotency key raced: the loser answers with
