@@ -195,6 +195,10 @@ async fn scenario(
         tokens.push(p.await?.context("pairing")?);
     }
     let pair_secs = pair_started.elapsed().as_secs_f64();
+    // Pairing leaves rows, caches and allocator slack behind; sample after it so the
+    // sockets' own cost is measured apart.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let paired_kb = rss_kb(server.pid());
 
     let connected = Arc::new(AtomicUsize::new(0));
     let connect_started = Instant::now();
@@ -273,8 +277,9 @@ async fn scenario(
         .await?
         .json()
         .await?;
-    let per_conn = (loaded_kb.saturating_sub(baseline_kb)) as f64 * 1024.0
-        / connected.load(Ordering::Relaxed).max(1) as f64;
+    let n = connected.load(Ordering::Relaxed).max(1) as f64;
+    let per_agent = (loaded_kb.saturating_sub(baseline_kb)) as f64 * 1024.0 / n;
+    let per_conn = (loaded_kb.saturating_sub(paired_kb)) as f64 * 1024.0 / n;
     Ok(json!({
         "scenario": "fleet",
         "backend": "sqlite",
@@ -284,7 +289,9 @@ async fn scenario(
         "pairing_seconds": (pair_secs * 10.0).round() / 10.0,
         "connect_seconds": (connect_secs * 10.0).round() / 10.0,
         "server_rss_baseline_mb": baseline_kb / 1024,
+        "server_rss_paired_mb": paired_kb / 1024,
         "server_rss_loaded_mb": loaded_kb / 1024,
+        "rss_per_agent_incl_pairing_bytes": per_agent.round(),
         "rss_per_connection_bytes": per_conn.round(),
         "idle_seconds": idle_seconds,
         "idle_cpu_percent_of_one_core": (idle_cpu_pct * 10.0).round() / 10.0,

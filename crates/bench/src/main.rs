@@ -61,9 +61,20 @@ enum Scenario {
         /// Commands each agent runs at once.
         #[arg(long, default_value_t = 16)]
         inflight: u32,
-        /// Concurrent client tasks queueing commands (one HTTP request each).
-        #[arg(long, default_value_t = 32)]
+        /// Concurrent client tasks queueing commands (throughput mode).
+        #[arg(long, default_value_t = 4)]
         producers: usize,
+        /// Commands per enqueue request: 1 = `POST /vm-ops/commands`, more =
+        /// `POST /vm-ops/commands/batch` (throughput mode).
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+        /// Latency mode: queue single commands at this fixed rate (open loop, one request
+        /// each) for `--seconds` instead of as fast as possible.
+        #[arg(long)]
+        rate: Option<u32>,
+        /// Measured seconds of the latency mode.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
     },
     /// The real agent binary paired, connected and idle: its RSS, threads and CPU time.
     #[command(name = "agent-idle")]
@@ -106,7 +117,21 @@ fn main() -> anyhow::Result<()> {
             commands,
             inflight,
             producers,
-        } => commands::run(db, agents, commands, inflight, producers),
+            batch,
+            rate,
+            seconds,
+        } => commands::run(
+            db,
+            commands::Load {
+                agents,
+                commands,
+                inflight,
+                producers,
+                batch,
+                rate,
+                seconds,
+            },
+        ),
         Scenario::AgentIdle { agent_bin, seconds } => agent_idle::run(agent_bin, seconds),
         Scenario::Leases {
             db,

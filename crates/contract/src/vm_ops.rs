@@ -109,6 +109,47 @@ impl Input for CommandCreateRequest {
     const INVALID_CODE: &'static str = "VM_OPS_INVALID_CREATE_BODY";
 }
 
+/// Most commands one `POST /vm-ops/commands/batch` may queue.
+pub const MAX_BATCH: usize = 1000;
+
+/// `POST /vm-ops/commands/batch`: many commands, each with the rules of `POST /vm-ops/commands`.
+#[derive(Debug, Clone, Serialize, Deserialize, Validate, ToSchema)]
+pub struct CommandBatchRequest {
+    /// 1..=1000 commands; a malformed one refuses the whole batch (400), a refused one
+    /// (offline agent, foreign agent, …) only itself.
+    #[garde(length(min = 1, max = MAX_BATCH), dive)]
+    pub commands: Vec<CommandCreateRequest>,
+}
+impl Input for CommandBatchRequest {
+    const INVALID_CODE: &'static str = "VM_OPS_INVALID_BATCH_BODY";
+}
+
+/// The outcome of one item of a batch, in request order.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CommandBatchItem {
+    /// What `POST /vm-ops/commands` would have answered for this item alone: 202 queued,
+    /// 200 replayed (idempotency key or read-only repeat), else the error's status.
+    pub status: u16,
+    #[serde(default)]
+    pub replayed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<CommandRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<crate::envelope::ApiErrorBody>,
+}
+
+/// Answer of `POST /vm-ops/commands/batch`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CommandBatchResult {
+    /// Newly queued commands.
+    pub queued: usize,
+    /// Items answered with an earlier command.
+    pub replayed: usize,
+    /// Items refused.
+    pub failed: usize,
+    pub items: Vec<CommandBatchItem>,
+}
+
 /// `POST /vm-ops/proxmox/{action}`: `command_type = "proxmox.<action>"`.
 #[derive(Debug, Clone, Serialize, Deserialize, Validate, ToSchema)]
 pub struct DispatchRequest {

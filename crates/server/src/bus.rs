@@ -8,7 +8,7 @@ use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 pub const CHANNEL: &str = "botmox_bus";
 /// NOTIFY payloads must stay under 8000 bytes; agent ids are 36 characters.
@@ -40,10 +40,38 @@ struct Message {
     e: Option<i64>,
 }
 
+/// What a session is told through the bus: wake-ups, and the rare signals. One small
+/// allocation per session (a channel would allocate a block of slots up front).
+#[derive(Default)]
+pub struct Mailbox {
+    pub wake: Notify,
+    signaled: Notify,
+    signals: std::sync::Mutex<std::collections::VecDeque<Signal>>,
+}
+
+impl Mailbox {
+    fn post(&self, signal: Signal) {
+        if let Ok(mut q) = self.signals.lock() {
+            q.push_back(signal);
+        }
+        self.signaled.notify_one();
+        self.wake.notify_one();
+    }
+
+    /// The next signal, in the order they were posted.
+    pub async fn signal(&self) -> Signal {
+        loop {
+            if let Some(s) = self.signals.lock().ok().and_then(|mut q| q.pop_front()) {
+                return s;
+            }
+            self.signaled.notified().await;
+        }
+    }
+}
+
 struct Entry {
     id: u64,
-    wake: Arc<Notify>,
-    signals: mpsc::UnboundedSender<Signal>,
+    mailbox: Arc<Mailbox>,
 }
 
 type RevokeHook = Box<dyn Fn(&str) + Send + Sync>;
@@ -62,8 +90,7 @@ pub struct Registration {
     bus: Arc<Bus>,
     agent_id: String,
     id: u64,
-    pub wake: Arc<Notify>,
-    pub signals: mpsc::UnboundedReceiver<Signal>,
+    pub mailbox: Arc<Mailbox>,
 }
 
 impl Drop for Registration {
@@ -100,22 +127,19 @@ impl Bus {
     /// Registers a session (WebSocket or long-poll waiter) of an agent on this node.
     pub fn register(self: &Arc<Self>, agent_id: &str) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let wake = Arc::new(Notify::new());
-        let (tx, rx) = mpsc::unbounded_channel();
+        let mailbox = Arc::new(Mailbox::default());
         self.sessions
             .entry(agent_id.to_owned())
             .or_default()
             .push(Entry {
                 id,
-                wake: wake.clone(),
-                signals: tx,
+                mailbox: mailbox.clone(),
             });
         Registration {
             bus: self.clone(),
             agent_id: agent_id.to_owned(),
             id,
-            wake,
-            signals: rx,
+            mailbox,
         }
     }
 
@@ -137,7 +161,7 @@ impl Bus {
         for agent in agents {
             if let Some(list) = self.sessions.get(agent) {
                 for e in list.iter() {
-                    e.wake.notify_one();
+                    e.mailbox.wake.notify_one();
                 }
             }
         }
@@ -147,7 +171,7 @@ impl Bus {
     fn wake_all_local(&self) {
         for list in self.sessions.iter() {
             for e in list.iter() {
-                e.wake.notify_one();
+                e.mailbox.wake.notify_one();
             }
         }
         self.events.notify_one();
@@ -171,8 +195,7 @@ impl Bus {
     fn signal_local(&self, agent: &str, signal: Signal) {
         if let Some(list) = self.sessions.get(agent) {
             for e in list.iter() {
-                let _ = e.signals.send(signal.clone());
-                e.wake.notify_one();
+                e.mailbox.post(signal.clone());
             }
         }
     }
@@ -236,6 +259,47 @@ impl Bus {
             e: Some(lease_epoch),
         })
         .await;
+    }
+
+    /// What the other nodes must hear after a write of this node's command committer: a wake
+    /// for these agents (which implies new events), or just new events. Sent inside the
+    /// committing transaction, so it is delivered exactly when the change is visible.
+    pub fn remote_payloads(&self, agents: &[String], events: bool) -> Vec<String> {
+        let msgs: Vec<Message> = if agents.is_empty() {
+            if !events {
+                return Vec::new();
+            }
+            vec![Message {
+                n: self.node_id.clone(),
+                k: "events".into(),
+                a: vec![],
+                c: None,
+                e: None,
+            }]
+        } else {
+            agents
+                .chunks(AGENTS_PER_MESSAGE)
+                .map(|chunk| Message {
+                    n: self.node_id.clone(),
+                    k: "wake".into(),
+                    a: chunk.to_vec(),
+                    c: None,
+                    e: None,
+                })
+                .collect()
+        };
+        msgs.iter()
+            .filter_map(|m| serde_json::to_string(m).ok())
+            .collect()
+    }
+
+    /// The local half of [`Bus::remote_payloads`], once the transaction committed.
+    pub fn committed(&self, agents: &[String], events: bool) {
+        if !agents.is_empty() {
+            self.wake_local(agents);
+        } else if events {
+            self.events.notify_one();
+        }
     }
 
     async fn send(&self, msg: Message) {

@@ -1142,3 +1142,162 @@ async fn reconnecting_agents_reconcile_what_they_hold(db: Db) {
     assert_eq!(command(&app, &admin, &ids[2]).await["status"], "failed");
 }
 db_test!(reconnecting_agents_reconcile_what_they_hold);
+
+async fn batches_apply_the_rules_of_single_commands_item_by_item(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let owner = app.user_token("owner@example.com", &["api"]).await;
+    let other = app.user_token("other@example.com", &["api"]).await;
+    let (online, online_token) = pair(&app, &owner).await;
+    let (offline, _) = pair(&app, &other).await;
+    let (foreign, _) = pair(&app, &other).await;
+    // `offline` was seen at registration; age it past the online window.
+    app.server.state.agents.flush_heartbeats().await;
+    sql(
+        &app,
+        &format!("UPDATE agents SET last_seen_at = 1 WHERE id = '{offline}'"),
+    )
+    .await;
+    let mut agent = SimAgent::connect(&app.base, &online_token, "max_inflight=8")
+        .await
+        .expect("connect");
+    let start = |agent: &str, extra: Value| {
+        let mut b =
+            json!({"agent_id": agent, "command_type": "proxmox.start", "payload": {"vmid": 101}});
+        if let (Some(base), Some(extra)) = (b.as_object_mut(), extra.as_object()) {
+            base.extend(extra.clone());
+        }
+        b
+    };
+    let status_of = |vmid: u32| json!({"agent_id": online, "command_type": "proxmox.vm-status", "payload": {"vmid": vmid}});
+    let items = vec![
+        start(&online, json!({"idempotency_key": "k-1"})),
+        start(&online, json!({"idempotency_key": "k-1"})),
+        start(
+            &online,
+            json!({"idempotency_key": "k-1", "command_type": "proxmox.stop"}),
+        ),
+        start(&foreign, json!({})),
+        start("no-such-agent", json!({})),
+        status_of(7),
+        status_of(7),
+        status_of(8),
+    ];
+    let r = app
+        .post(
+            "/api/v1/vm-ops/commands/batch",
+            Some(&owner),
+            json!({"commands": items}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let data = &r.body["data"];
+    let statuses: Vec<u64> = data["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["status"].as_u64().expect("status"))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![202, 200, 409, 403, 404, 202, 200, 202],
+        "{data}"
+    );
+    assert_eq!(
+        (
+            data["queued"].as_u64(),
+            data["replayed"].as_u64(),
+            data["failed"].as_u64()
+        ),
+        (Some(3), Some(2), Some(3))
+    );
+    let item = |i: usize| data["items"][i].clone();
+    assert_eq!(item(1)["command"]["id"], item(0)["command"]["id"]);
+    assert_eq!(item(1)["replayed"], true);
+    assert_eq!(item(2)["error"]["code"], "IDEMPOTENCY_KEY_REUSED");
+    assert_eq!(item(3)["error"]["code"], "AGENT_OWNER_MISMATCH");
+    assert_eq!(item(4)["error"]["code"], "AGENT_NOT_FOUND");
+    assert_eq!(item(6)["command"]["id"], item(5)["command"]["id"]);
+    assert_eq!(item(0)["command"]["status"], "queued");
+    assert!(item(0)["command"]["created_by"].is_string());
+    // The three new commands reach the agent, oldest first, each once.
+    let mut pushed = Vec::new();
+    for _ in 0..3 {
+        let a = agent
+            .expect("agent.command.assigned", T)
+            .await
+            .expect("pushed");
+        pushed.push(a["command"]["id"].as_str().expect("id").to_owned());
+    }
+    let queued: Vec<String> = [0, 5, 7]
+        .iter()
+        .map(|i| item(*i)["command"]["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(pushed, queued);
+    // A later batch replays the key; an offline agent needs queue_if_offline per item.
+    let again = app
+        .post(
+            "/api/v1/vm-ops/commands/batch",
+            Some(&other),
+            json!({"commands": [
+                start(&offline, json!({})),
+                start(&offline, json!({"queue_if_offline": true})),
+            ]}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(
+        again.body["data"]["items"][0]["error"]["code"],
+        "AGENT_OFFLINE"
+    );
+    assert_eq!(again.body["data"]["items"][1]["status"], 202);
+    let replay = app
+        .post(
+            "/api/v1/vm-ops/commands/batch",
+            Some(&owner),
+            json!({"commands": [start(&online, json!({"idempotency_key": "k-1"}))]}),
+        )
+        .await;
+    assert_eq!(
+        replay.body["data"]["items"][0]["command"]["id"],
+        item(0)["command"]["id"]
+    );
+    assert_eq!(replay.body["data"]["items"][0]["status"], 200);
+    // Shape errors refuse the whole batch; agents cannot queue.
+    for bad in [
+        json!({"commands": []}),
+        json!({"commands": [start(&online, json!({})), {"agent_id": " ", "command_type": "proxmox.start"}]}),
+        json!({"commands": vec![start(&online, json!({})); 1001]}),
+    ] {
+        app.post("/api/v1/vm-ops/commands/batch", Some(&owner), bad)
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "VM_OPS_INVALID_BATCH_BODY");
+    }
+    app.post(
+        "/api/v1/vm-ops/commands/batch",
+        Some(&online_token),
+        json!({"commands": [start(&online, json!({}))]}),
+    )
+    .await
+    .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    // Every pushed command runs through the socket as usual.
+    for id in &pushed {
+        let cmd = command(&app, &owner, id).await;
+        agent.ack(&cmd).await.expect("ack");
+        agent
+            .result(&cmd, "succeeded", json!({"ok": true}))
+            .await
+            .expect("result");
+    }
+    for _ in 0..pushed.len() {
+        agent
+            .expect("agent.command.result", T)
+            .await
+            .expect("result echo");
+    }
+    for id in &pushed {
+        assert_eq!(command(&app, &owner, id).await["status"], "succeeded");
+    }
+}
+db_test!(batches_apply_the_rules_of_single_commands_item_by_item);

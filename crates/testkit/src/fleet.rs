@@ -164,6 +164,28 @@ impl SimAgent {
         .await
     }
 
+    /// Sends an ack and a success result for `command` in one write (answers not awaited).
+    pub async fn ack_and_succeed(&mut self, command: &Value, result: Value) -> anyhow::Result<()> {
+        let ack = json!({
+            "type": "agent.command.ack",
+            "command_id": command["id"],
+            "agent_id": self.agent_id,
+            "lease_epoch": command["lease_epoch"],
+        });
+        let done = json!({
+            "type": "agent.command.result",
+            "command_id": command["id"],
+            "agent_id": self.agent_id,
+            "lease_epoch": command["lease_epoch"],
+            "status": "succeeded",
+            "result": result,
+        });
+        self.ws.feed(Message::Text(ack.to_string().into())).await?;
+        self.ws.feed(Message::Text(done.to_string().into())).await?;
+        self.ws.flush().await?;
+        Ok(())
+    }
+
     /// Acks, then reports success with `{"echo": payload}`; returns the command.
     pub async fn run_next(&mut self, timeout: Duration) -> anyhow::Result<Value> {
         let assigned = self.expect("agent.command.assigned", timeout).await?;

@@ -516,6 +516,26 @@ impl AgentsService {
         Ok(self.store.get(tenant, id.trim()).await?)
     }
 
+    /// Agents of a tenant by id (one query for a whole batch of commands).
+    pub async fn find_many(
+        &self,
+        tenant: &str,
+        ids: &[&str],
+    ) -> ApiResult<std::collections::HashMap<String, agent::Model>> {
+        let rows = match ids {
+            [] => Vec::new(),
+            [one] => self.store.get(tenant, one).await?.into_iter().collect(),
+            _ => {
+                let mut rows = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(500) {
+                    rows.extend(self.store.get_many(tenant, chunk).await?);
+                }
+                rows
+            }
+        };
+        Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+    }
+
     pub async fn list(
         &self,
         caller: &Principal,

@@ -102,6 +102,18 @@ impl AgentStore {
             .await
     }
 
+    pub async fn get_many(
+        &self,
+        tenant_id: &str,
+        ids: &[&str],
+    ) -> Result<Vec<agent::Model>, sea_orm::DbErr> {
+        agent::Entity::find()
+            .filter(agent::Column::TenantId.eq(tenant_id))
+            .filter(agent::Column::Id.is_in(ids.iter().map(|s| (*s).to_owned())))
+            .all(&self.db.conn)
+            .await
+    }
+
     pub async fn by_pairing_hash(
         &self,
         hash: &str,

@@ -1,6 +1,7 @@
 //! The command bus over HTTP: queue, list, read, cancel, agent reports, long-poll, the SSE
 //! event stream, and the agent WebSocket.
 
+pub mod committer;
 pub mod events;
 pub mod service;
 pub mod store;
@@ -23,8 +24,9 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use botmox_contract::pagination::PageQuery;
 use botmox_contract::vm_ops::{
-    CommandCreateRequest, CommandEvent, CommandListQuery, CommandRecord, CommandUpdateRequest,
-    DispatchRequest, EventsQuery, NextCommandQuery,
+    CommandBatchItem, CommandBatchRequest, CommandBatchResult, CommandCreateRequest, CommandEvent,
+    CommandListQuery, CommandRecord, CommandUpdateRequest, DispatchRequest, EventsQuery,
+    NextCommandQuery,
 };
 use botmox_contract::{ErrorEnvelope, SuccessEnvelope};
 use futures::Stream;
@@ -46,6 +48,7 @@ pub fn public_routes() -> OpenApiRouter<AppState> {
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create, list))
+        .routes(routes!(create_batch))
         .routes(routes!(dispatch_proxmox))
         .routes(routes!(next))
         .routes(routes!(get_one, update))
@@ -92,21 +95,93 @@ async fn create(
     caller: Principal,
     ValidJson(body): ValidJson<CommandCreateRequest>,
 ) -> ApiResult<Response> {
-    let (record, replayed) = state
-        .vm_ops
-        .enqueue(
-            &caller,
-            Enqueue {
-                agent_id: body.agent_id.trim().to_owned(),
-                command_type: body.command_type,
-                payload: body.payload.unwrap_or_default(),
-                expires_in_seconds: body.expires_in_seconds.unwrap_or(DEFAULT_EXPIRY_SECONDS),
-                idempotency_key: body.idempotency_key,
-                queue_if_offline: body.queue_if_offline,
-            },
-        )
-        .await?;
+    let (record, replayed) = state.vm_ops.enqueue(&caller, enqueue_of(body)).await?;
     Ok(accepted(record, replayed))
+}
+
+fn enqueue_of(body: CommandCreateRequest) -> Enqueue {
+    Enqueue {
+        agent_id: body.agent_id.trim().to_owned(),
+        command_type: body.command_type,
+        payload: body.payload.unwrap_or_default(),
+        expires_in_seconds: body.expires_in_seconds.unwrap_or(DEFAULT_EXPIRY_SECONDS),
+        idempotency_key: body.idempotency_key,
+        queue_if_offline: body.queue_if_offline,
+    }
+}
+
+/// Queue up to 1000 commands at once. Each item follows the rules of `POST /vm-ops/commands`
+/// and gets its own outcome (`status` 202 queued, 200 replayed, or the error it would have
+/// had alone); the accepted ones are written in one transaction and announced with one
+/// wake-up. A malformed item refuses the whole batch with 400.
+#[utoipa::path(post, path = "/api/v1/vm-ops/commands/batch", tag = "vm-ops",
+    request_body = CommandBatchRequest,
+    responses(
+        (status = 200, description = "one outcome per item, in request order", body = SuccessEnvelope<CommandBatchResult>),
+        (status = 400, description = "VM_OPS_INVALID_BATCH_BODY", body = ErrorEnvelope),
+        (status = 403, description = "FORBIDDEN (agent tokens)", body = ErrorEnvelope),
+    ),
+    security(("bearer" = [])))]
+async fn create_batch(
+    State(state): State<AppState>,
+    caller: Principal,
+    ValidJson(body): ValidJson<CommandBatchRequest>,
+) -> ApiResult<Ok<CommandBatchResult>> {
+    let reqs = body.commands.into_iter().map(enqueue_of).collect();
+    let outcomes = state.vm_ops.enqueue_many(&caller, reqs).await?;
+    let mut result = CommandBatchResult {
+        queued: 0,
+        replayed: 0,
+        failed: 0,
+        items: Vec::with_capacity(outcomes.len()),
+    };
+    for outcome in outcomes {
+        result.items.push(match outcome {
+            Result::Ok((command, replayed)) => {
+                if replayed {
+                    result.replayed += 1;
+                } else {
+                    result.queued += 1;
+                }
+                CommandBatchItem {
+                    status: if replayed { 200 } else { 202 },
+                    replayed,
+                    command: Some(command),
+                    error: None,
+                }
+            }
+            Err(err) => {
+                result.failed += 1;
+                let body = match &err {
+                    ApiError::Client {
+                        code,
+                        message,
+                        details,
+                        ..
+                    } => botmox_contract::ApiErrorBody {
+                        code: code.to_string(),
+                        message: message.to_string(),
+                        details: details.clone(),
+                    },
+                    other => {
+                        tracing::error!(error = %other, "queueing a batch item failed");
+                        botmox_contract::ApiErrorBody {
+                            code: other.code().to_owned(),
+                            message: "Internal server error".to_owned(),
+                            details: None,
+                        }
+                    }
+                };
+                CommandBatchItem {
+                    status: err.status().as_u16(),
+                    replayed: false,
+                    command: None,
+                    error: Some(body),
+                }
+            }
+        });
+    }
+    Result::Ok(response::ok(result))
 }
 
 /// Queue `proxmox.<action>` with `params` as payload.
@@ -235,7 +310,7 @@ async fn next(
             return Ok(response::ok(Some(command)));
         }
         tokio::select! {
-            _ = reg.wake.notified() => {}
+            _ = reg.mailbox.wake.notified() => {}
             _ = tokio::time::sleep_until(deadline) => return Ok(response::ok(None)),
         }
     }

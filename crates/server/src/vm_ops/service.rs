@@ -1,6 +1,7 @@
 //! Command bus rules: who may queue what for which agent, validated transitions fenced by the
 //! lease epoch, cancellation, hand-out, reconciliation after reconnects, and the sweeper.
 
+use super::committer::{Committer, Inserted};
 use super::store::{Change, CommandRow, CommandStore, ListFilter};
 use crate::agents::AgentsService;
 use crate::agents::store::agent;
@@ -12,7 +13,7 @@ use crate::db::time::now_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::pagination::{Cursor, PageRequest};
 use botmox_contract::ListMeta;
-use botmox_contract::vm_ops::{CommandRecord, READ_ONLY_TYPES, is_terminal};
+use botmox_contract::vm_ops::{CommandRecord, READ_ONLY_TYPES};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -20,6 +21,13 @@ const NOT_FOUND: &str = "VM_OPS_COMMAND_NOT_FOUND";
 /// Identical read-only commands within this window are answered with the first one.
 const READ_ONLY_DEDUPE_MS: i64 = 10_000;
 const MAX_ERROR_LEN: usize = 2000;
+
+fn key_reused() -> ApiError {
+    ApiError::conflict(
+        "IDEMPOTENCY_KEY_REUSED",
+        "This idempotency key was used for a different command",
+    )
+}
 
 pub fn not_found() -> ApiError {
     ApiError::not_found(NOT_FOUND, "Command not found")
@@ -57,6 +65,7 @@ pub struct SweepCounts {
 
 pub struct VmOpsService {
     store: CommandStore,
+    committer: Committer,
     agents: Arc<AgentsService>,
     bus: Arc<Bus>,
     cfg: VmOpsConfig,
@@ -102,6 +111,65 @@ fn stable(v: &Value) -> String {
     }
 }
 
+/// Applies an agent's report to a command row it holds locked. `Ok(false)`: repeating the
+/// current status, nothing to write. `caller_agent` is the reporting agent (agent tokens).
+pub(crate) fn apply_report(
+    row: &mut CommandRow,
+    caller_agent: Option<&str>,
+    r: &Report,
+    now: i64,
+) -> ApiResult<bool> {
+    if caller_agent.is_some_and(|a| a != row.agent_id) {
+        return Err(ApiError::forbidden("Command belongs to another agent"));
+    }
+    if r.lease_epoch != row.lease_epoch {
+        return Err(ApiError::conflict(
+            "STALE_LEASE",
+            format!(
+                "Lease epoch {} is stale; the command was handed out again (epoch {})",
+                r.lease_epoch, row.lease_epoch
+            ),
+        ));
+    }
+    let progress_only = r.status == "running" && row.status == "running";
+    if row.status == r.status && !progress_only {
+        return Ok(false);
+    }
+    if !progress_only && !sources(&r.status).contains(&row.status.as_str()) {
+        return Err(ApiError::conflict(
+            "INVALID_TRANSITION",
+            format!("A {} command cannot become {}", row.status, r.status),
+        ));
+    }
+    row.status.clone_from(&r.status);
+    row.updated_at = now;
+    if r.status == "running" {
+        row.started_at = Some(row.started_at.unwrap_or(now));
+        row.last_progress_at = Some(now);
+        if let Some(p) = r.progress {
+            row.progress = Some(p.clamp(0, 100));
+        }
+        if let Some(m) = &r.message {
+            row.progress_message = Some(truncate(m, 1000));
+        }
+    } else {
+        row.completed_at = Some(now);
+        if let Some(result) = &r.result {
+            row.result = Some(match result {
+                Some(v) => v.to_string(),
+                None => "null".to_owned(),
+            });
+        }
+        if let Some(e) = r.error_message.as_deref().filter(|e| !e.trim().is_empty()) {
+            row.error_message = Some(truncate(e, MAX_ERROR_LEN));
+        }
+        if r.status == "succeeded" {
+            row.progress = Some(100);
+        }
+    }
+    Ok(true)
+}
+
 impl VmOpsService {
     pub fn new(
         store: CommandStore,
@@ -110,6 +178,7 @@ impl VmOpsService {
         cfg: VmOpsConfig,
     ) -> Arc<Self> {
         Arc::new(Self {
+            committer: Committer::start(store.clone(), bus.clone()),
             store,
             agents,
             bus,
@@ -137,16 +206,23 @@ impl VmOpsService {
         caller: &Principal,
         req: Enqueue,
     ) -> ApiResult<(CommandRecord, bool)> {
-        if caller.kind == AuthKind::Agent {
-            return Err(ApiError::forbidden("Agent tokens cannot queue commands"));
-        }
-        let agent = self
-            .agents
-            .find(&caller.tenant_id, &req.agent_id)
+        self.enqueue_many(caller, vec![req])
             .await?
-            .ok_or_else(|| ApiError::not_found("AGENT_NOT_FOUND", "Agent not found"))?;
-        let privileged = caller.is_privileged();
-        if !privileged {
+            .pop()
+            .unwrap_or_else(|| Err(ApiError::Internal(anyhow::anyhow!("no enqueue outcome"))))
+    }
+
+    /// The rules an item must pass before it is queued: the agent exists, the caller may
+    /// command it, it is active, and online unless the item may wait for it.
+    fn admit(
+        &self,
+        caller: &Principal,
+        agent: Option<&agent::Model>,
+        req: &Enqueue,
+    ) -> ApiResult<()> {
+        let agent =
+            agent.ok_or_else(|| ApiError::not_found("AGENT_NOT_FOUND", "Agent not found"))?;
+        if !caller.is_privileged() {
             match agent.owner_user_id.as_deref() {
                 None => {
                     return Err(ApiError::new(
@@ -180,83 +256,164 @@ impl VmOpsService {
             }
             _ => {}
         }
-        if !req.queue_if_offline && !self.agents.is_online(&agent) {
+        if !req.queue_if_offline && !self.agents.is_online(agent) {
             return Err(ApiError::conflict(
                 "AGENT_OFFLINE",
                 "Agent is offline; set queue_if_offline to queue the command until it connects",
             ));
         }
-        if let Some(key) = &req.idempotency_key
-            && let Some(existing) = self
-                .store
-                .by_idempotency_key(&caller.tenant_id, key)
-                .await
-                .map_err(db)?
-        {
-            return self.replay(existing, &req, caller);
+        Ok(())
+    }
+
+    /// Queues many commands with the rules of one, item by item: each answers with its
+    /// command (and whether an earlier identical request was replayed) or its own error.
+    /// The accepted ones are written in one transaction and announced with one wake-up.
+    pub async fn enqueue_many(
+        &self,
+        caller: &Principal,
+        reqs: Vec<Enqueue>,
+    ) -> ApiResult<Vec<ApiResult<(CommandRecord, bool)>>> {
+        /// Where an item's answer comes from.
+        enum Slot {
+            Done(Box<ApiResult<(CommandRecord, bool)>>),
+            /// Row `i` of this batch, inserted for this item.
+            Insert(usize),
+            /// Row `i` of this batch answers this item as a replay.
+            Replay(usize),
         }
-        let payload = Value::Object(req.payload);
+        if caller.kind == AuthKind::Agent {
+            return Err(ApiError::forbidden("Agent tokens cannot queue commands"));
+        }
+        let tenant = caller.tenant_id.as_str();
+        let mut agent_ids: Vec<&str> = reqs.iter().map(|r| r.agent_id.as_str()).collect();
+        agent_ids.sort_unstable();
+        agent_ids.dedup();
+        let agents = self.agents.find_many(tenant, &agent_ids).await?;
+        let keys: Vec<&str> = reqs
+            .iter()
+            .filter_map(|r| r.idempotency_key.as_deref())
+            .collect();
+        let known = self
+            .store
+            .by_idempotency_keys(tenant, &keys)
+            .await
+            .map_err(db)?;
+        let privileged = caller.is_privileged();
         let now = now_ms();
-        if READ_ONLY_TYPES.contains(&req.command_type.as_str()) {
-            let wanted = stable(&payload);
-            let recent = self
-                .store
-                .recent_of_type(
-                    &caller.tenant_id,
-                    &agent.id,
-                    &req.command_type,
-                    now - READ_ONLY_DEDUPE_MS,
-                )
-                .await
-                .map_err(db)?;
-            if let Some(same) = recent.into_iter().find(|r| {
-                (privileged || r.created_by.as_deref() == Some(caller.uid.as_str()))
-                    && serde_json::from_str::<Value>(&r.payload).is_ok_and(|p| stable(&p) == wanted)
-            }) {
-                return Ok((same.record(), true));
+        let mut rows: Vec<CommandRow> = Vec::new();
+        // Canonical payloads of this batch's read-only rows, by row index.
+        let mut read_only: Vec<(usize, String)> = Vec::new();
+        let mut slots = Vec::with_capacity(reqs.len());
+        for req in &reqs {
+            if let Err(e) = self.admit(caller, agents.get(&req.agent_id), req) {
+                slots.push(Slot::Done(Box::new(Err(e))));
+                continue;
             }
-        }
-        let row = CommandRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            tenant_id: caller.tenant_id.clone(),
-            agent_id: agent.id.clone(),
-            command_type: req.command_type,
-            payload: payload.to_string(),
-            status: "queued".to_owned(),
-            result: None,
-            error_message: None,
-            queued_at: now,
-            dispatched_at: None,
-            started_at: None,
-            last_progress_at: None,
-            completed_at: None,
-            expires_at: Some(now + i64::from(req.expires_in_seconds) * 1000),
-            created_by: Some(caller.uid.clone()),
-            creator_privileged: privileged,
-            idempotency_key: req.idempotency_key.clone(),
-            lease_epoch: 0,
-            requeue_count: 0,
-            progress: None,
-            progress_message: None,
-            cancel_requested_at: None,
-            updated_at: now,
-        };
-        if let Err(err) = self.store.insert(&row, now).await {
-            // Two requests with one idempotency key raced: the loser answers with the winner.
-            if let (Some(key), Some(db_err)) = (&req.idempotency_key, err.as_database_error())
-                && db_err.is_unique_violation()
-                && let Some(existing) = self
+            if let Some(key) = &req.idempotency_key {
+                if let Some(existing) = known.get(key) {
+                    slots.push(Slot::Done(Box::new(self.replay(
+                        existing.clone(),
+                        req,
+                        caller,
+                    ))));
+                    continue;
+                }
+                if let Some(i) = rows
+                    .iter()
+                    .position(|r| r.idempotency_key.as_deref() == Some(key.as_str()))
+                {
+                    let same = rows[i].agent_id == req.agent_id
+                        && rows[i].command_type == req.command_type;
+                    slots.push(if same {
+                        Slot::Replay(i)
+                    } else {
+                        Slot::Done(Box::new(Err(key_reused())))
+                    });
+                    continue;
+                }
+            }
+            let payload = Value::Object(req.payload.clone());
+            let ro = READ_ONLY_TYPES.contains(&req.command_type.as_str());
+            let wanted = ro.then(|| stable(&payload));
+            if let Some(wanted) = &wanted {
+                if let Some((i, _)) = read_only.iter().find(|(i, p)| {
+                    p == wanted
+                        && rows[*i].agent_id == req.agent_id
+                        && rows[*i].command_type == req.command_type
+                }) {
+                    slots.push(Slot::Replay(*i));
+                    continue;
+                }
+                let recent = self
                     .store
-                    .by_idempotency_key(&caller.tenant_id, key)
+                    .recent_of_type(
+                        tenant,
+                        &req.agent_id,
+                        &req.command_type,
+                        now - READ_ONLY_DEDUPE_MS,
+                    )
                     .await
-                    .map_err(db)?
-            {
-                return Ok((existing.record(), true));
+                    .map_err(db)?;
+                if let Some(same) = recent.into_iter().find(|r| {
+                    (privileged || r.created_by.as_deref() == Some(caller.uid.as_str()))
+                        && serde_json::from_str::<Value>(&r.payload)
+                            .is_ok_and(|p| stable(&p) == *wanted)
+                }) {
+                    slots.push(Slot::Done(Box::new(Ok((same.record(), true)))));
+                    continue;
+                }
             }
-            return Err(db(err));
+            if let Some(wanted) = wanted {
+                read_only.push((rows.len(), wanted));
+            }
+            slots.push(Slot::Insert(rows.len()));
+            rows.push(CommandRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                tenant_id: caller.tenant_id.clone(),
+                agent_id: req.agent_id.clone(),
+                command_type: req.command_type.clone(),
+                payload: payload.to_string(),
+                status: "queued".to_owned(),
+                result: None,
+                error_message: None,
+                queued_at: now,
+                dispatched_at: None,
+                started_at: None,
+                last_progress_at: None,
+                completed_at: None,
+                expires_at: Some(now + i64::from(req.expires_in_seconds) * 1000),
+                created_by: Some(caller.uid.clone()),
+                creator_privileged: privileged,
+                idempotency_key: req.idempotency_key.clone(),
+                lease_epoch: 0,
+                requeue_count: 0,
+                progress: None,
+                progress_message: None,
+                cancel_requested_at: None,
+                updated_at: now,
+            });
         }
-        self.bus.wake(std::slice::from_ref(&row.agent_id)).await;
-        Ok((row.record(), false))
+        let inserted = if rows.is_empty() {
+            Vec::new()
+        } else {
+            self.committer.insert(rows).await?
+        };
+        Ok(slots
+            .into_iter()
+            .zip(&reqs)
+            .map(|(slot, req)| match slot {
+                Slot::Done(res) => *res,
+                Slot::Insert(i) => match &inserted[i] {
+                    Inserted::New(row) => Ok((row.record(), false)),
+                    // Two requests with one idempotency key raced: the loser answers with
+                    // the winner.
+                    Inserted::Existing(row) => self.replay(row.clone(), req, caller),
+                },
+                Slot::Replay(i) => match &inserted[i] {
+                    Inserted::New(row) | Inserted::Existing(row) => Ok((row.record(), true)),
+                },
+            })
+            .collect())
     }
 
     fn replay(
@@ -266,16 +423,10 @@ impl VmOpsService {
         caller: &Principal,
     ) -> ApiResult<(CommandRecord, bool)> {
         if existing.agent_id != req.agent_id || existing.command_type != req.command_type {
-            return Err(ApiError::conflict(
-                "IDEMPOTENCY_KEY_REUSED",
-                "This idempotency key was used for a different command",
-            ));
+            return Err(key_reused());
         }
         if !caller.is_privileged() && existing.created_by.as_deref() != Some(caller.uid.as_str()) {
-            return Err(ApiError::conflict(
-                "IDEMPOTENCY_KEY_REUSED",
-                "This idempotency key was used for a different command",
-            ));
+            return Err(key_reused());
         }
         Ok((existing.record(), true))
     }
@@ -436,98 +587,30 @@ impl VmOpsService {
         id: &str,
         r: Report,
     ) -> ApiResult<CommandRecord> {
-        if caller.kind != AuthKind::Agent && !caller.is_privileged() {
-            return Err(ApiError::forbidden(
-                "Only the agent holding a command reports on it",
-            ));
-        }
-        let row = self
-            .store
-            .get(&caller.tenant_id, id.trim())
-            .await
-            .map_err(db)?
-            .ok_or_else(not_found)?;
-        if caller.kind == AuthKind::Agent
-            && caller.agent_id.as_deref() != Some(row.agent_id.as_str())
-        {
-            return Err(ApiError::forbidden("Command belongs to another agent"));
-        }
-        if r.lease_epoch != row.lease_epoch {
-            return Err(ApiError::conflict(
-                "STALE_LEASE",
-                format!(
-                    "Lease epoch {} is stale; the command was handed out again (epoch {})",
-                    r.lease_epoch, row.lease_epoch
-                ),
-            ));
-        }
-        let progress_only = r.status == "running" && row.status == "running";
-        if row.status == r.status && !progress_only {
-            return Ok(row.record());
-        }
-        if !progress_only && !sources(&r.status).contains(&row.status.as_str()) {
-            return Err(ApiError::conflict(
-                "INVALID_TRANSITION",
-                format!("A {} command cannot become {}", row.status, r.status),
-            ));
-        }
-        let now = now_ms();
-        let mut change = Change::new()
-            .set("status", Bind::Text(r.status.clone()))
-            .set("updated_at", Bind::Int(now));
-        if r.status == "running" {
-            change = change
-                .set("started_at", Bind::Int(row.started_at.unwrap_or(now)))
-                .set("last_progress_at", Bind::Int(now));
-            if let Some(p) = r.progress {
-                change = change.set("progress", Bind::Int(p.clamp(0, 100)));
+        self.report_later(caller, id, r).await
+    }
+
+    /// [`Self::report`], submitted now and answered after the commit; reports submitted one
+    /// after another are applied in that order.
+    pub fn report_later(
+        &self,
+        caller: &Principal,
+        id: &str,
+        r: Report,
+    ) -> impl Future<Output = ApiResult<CommandRecord>> + Send + 'static {
+        let pending = (caller.kind == AuthKind::Agent || caller.is_privileged()).then(|| {
+            let agent = (caller.kind == AuthKind::Agent)
+                .then(|| caller.agent_id.as_deref().unwrap_or_default());
+            self.committer
+                .report(&caller.tenant_id, agent, id.trim(), r)
+        });
+        async move {
+            match pending {
+                Some(fut) => fut.await.map(|row| row.record()),
+                None => Err(ApiError::forbidden(
+                    "Only the agent holding a command reports on it",
+                )),
             }
-            if let Some(m) = &r.message {
-                change = change.set("progress_message", Bind::Text(truncate(m, 1000)));
-            }
-        } else {
-            change = change.set("completed_at", Bind::Int(now));
-            if let Some(result) = &r.result {
-                let text = match result {
-                    Some(v) => v.to_string(),
-                    None => "null".to_owned(),
-                };
-                change = change.set("result", Bind::Text(text));
-            }
-            if let Some(e) = r.error_message.as_deref().filter(|e| !e.trim().is_empty()) {
-                change = change.set("error_message", Bind::Text(truncate(e, MAX_ERROR_LEN)));
-            }
-            if r.status == "succeeded" {
-                change = change.set("progress", Bind::Int(100));
-            }
-        }
-        let from: Vec<Bind> = if progress_only {
-            vec![Bind::Text("running".into())]
-        } else {
-            sources(&r.status)
-                .iter()
-                .map(|s| Bind::Text((*s).into()))
-                .collect()
-        };
-        let marks = vec!["?"; from.len()].join(", ");
-        let mut binds = vec![Bind::Text(row.id.clone()), Bind::Int(r.lease_epoch)];
-        binds.extend(from);
-        change = change.when(
-            &format!("id = ? AND lease_epoch = ? AND status IN ({marks})"),
-            binds,
-        );
-        let changed = self.store.apply(change, now).await.map_err(db)?;
-        match changed.into_iter().next() {
-            Some(done) => {
-                self.bus.events_written().await;
-                if is_terminal(&done.status) {
-                    // A slot freed up: the agent's sessions may take the next command.
-                    self.bus.wake(std::slice::from_ref(&done.agent_id)).await;
-                }
-                Ok(done.record())
-            }
-            // Lost a race (sweeper or another report): answer from the new state.
-            None => Box::pin(self.report(caller, id, r)).await,
         }
     }
 
@@ -550,24 +633,29 @@ impl VmOpsService {
     }
 
     pub async fn claim_for(&self, agent: &agent::Model, n: u32) -> ApiResult<Vec<CommandRecord>> {
-        if agent.status != "active" {
-            return Ok(Vec::new());
-        }
-        let rows = self
-            .store
-            .claim(
+        self.claim_later(agent, n).await
+    }
+
+    /// [`Self::claim_for`] as an owned future (sessions keep reading while it runs).
+    pub fn claim_later(
+        &self,
+        agent: &agent::Model,
+        n: u32,
+    ) -> impl Future<Output = ApiResult<Vec<CommandRecord>>> + Send + 'static {
+        let pending = (agent.status == "active" && n > 0).then(|| {
+            self.committer.claim(
                 &agent.tenant_id,
                 &agent.id,
                 agent.owner_user_id.as_deref(),
                 n,
-                now_ms(),
             )
-            .await
-            .map_err(db)?;
-        if !rows.is_empty() {
-            self.bus.events_written().await;
+        });
+        async move {
+            match pending {
+                Some(fut) => Ok(fut.await?.iter().map(CommandRow::record).collect()),
+                None => Ok(Vec::new()),
+            }
         }
-        Ok(rows.iter().map(CommandRow::record).collect())
     }
 
     /// After a reconnect: commands handed to this agent before `before` that it does not hold

@@ -169,7 +169,7 @@ pub struct CommandStore {
 
 const EVENT_INSERT: &str = "INSERT INTO command_events (tenant_id, agent_id, command_id, created_by, payload, created_at) VALUES ";
 
-fn event_values(rows: &[CommandRow], now: i64) -> (String, Vec<Bind>) {
+pub(crate) fn event_values(rows: &[CommandRow], now: i64) -> (String, Vec<Bind>) {
     let mut p = Placeholders::default();
     let mut binds = Vec::new();
     let mut tuples = Vec::new();
@@ -197,40 +197,6 @@ impl CommandStore {
         &self.db
     }
 
-    /// Inserts a queued command and its first event.
-    pub async fn insert(&self, row: &CommandRow, now: i64) -> Result<(), sqlx::Error> {
-        const SQL: &str = "INSERT INTO agent_commands (id, tenant_id, agent_id, command_type, payload, status, \
-            result, error_message, queued_at, dispatched_at, started_at, last_progress_at, completed_at, \
-            expires_at, created_by, creator_privileged, idempotency_key, lease_epoch, requeue_count, progress, \
-            progress_message, cancel_requested_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, $7, \
-            NULL, NULL, NULL, NULL, $8, $9, $10, $11, 0, 0, NULL, NULL, NULL, $7)";
-        let (ev_sql, ev_binds) = event_values(std::slice::from_ref(row), now);
-        crate::with_pool!(self.db, |pool| {
-            let mut tx = pool.begin().await?;
-            sqlx::query(SQL)
-                .bind(&row.id)
-                .bind(&row.tenant_id)
-                .bind(&row.agent_id)
-                .bind(&row.command_type)
-                .bind(&row.payload)
-                .bind(&row.status)
-                .bind(row.queued_at)
-                .bind(row.expires_at)
-                .bind(&row.created_by)
-                .bind(row.creator_privileged)
-                .bind(&row.idempotency_key)
-                .execute(&mut *tx)
-                .await?;
-            crate::bind_all!(
-                sqlx::query(sqlx::AssertSqlSafe(ev_sql.clone())),
-                ev_binds.clone()
-            )
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await
-        })
-    }
-
     pub async fn get(&self, tenant: &str, id: &str) -> Result<Option<CommandRow>, sqlx::Error> {
         const SQL: &str = "SELECT * FROM agent_commands WHERE tenant_id = $1 AND id = $2";
         crate::with_pool!(self.db, |pool| {
@@ -242,20 +208,43 @@ impl CommandStore {
         })
     }
 
-    pub async fn by_idempotency_key(
+    /// Commands holding any of these idempotency keys, by key.
+    pub async fn by_idempotency_keys(
         &self,
         tenant: &str,
-        key: &str,
-    ) -> Result<Option<CommandRow>, sqlx::Error> {
-        const SQL: &str =
-            "SELECT * FROM agent_commands WHERE tenant_id = $1 AND idempotency_key = $2";
-        crate::with_pool!(self.db, |pool| {
-            sqlx::query_as::<_, CommandRow>(SQL)
-                .bind(tenant)
-                .bind(key)
-                .fetch_optional(pool)
+        keys: &[&str],
+    ) -> Result<std::collections::HashMap<String, CommandRow>, sqlx::Error> {
+        let mut found = std::collections::HashMap::new();
+        for chunk in keys.chunks(500) {
+            let mut p = Placeholders::default();
+            let mut binds = vec![Bind::Text(tenant.to_owned())];
+            let first = p.mark();
+            let marks: Vec<String> = chunk
+                .iter()
+                .map(|k| {
+                    binds.push(Bind::Text((*k).to_owned()));
+                    p.mark()
+                })
+                .collect();
+            let sql = format!(
+                "SELECT * FROM agent_commands WHERE tenant_id = {first} AND idempotency_key IN ({})",
+                marks.join(", ")
+            );
+            let rows = crate::with_pool!(self.db, |pool| {
+                crate::bind_all!(
+                    sqlx::query_as::<_, CommandRow>(sqlx::AssertSqlSafe(sql.clone())),
+                    binds.clone()
+                )
+                .fetch_all(pool)
                 .await
-        })
+            })?;
+            for r in rows {
+                if let Some(k) = r.idempotency_key.clone() {
+                    found.insert(k, r);
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// Recent commands of one type for one agent (read-only dedupe candidates).
@@ -340,57 +329,6 @@ impl CommandStore {
             tx.commit().await?;
             Ok(rows)
         })
-    }
-
-    /// Hands out up to `limit` queued commands of one agent, oldest first, each with a new lease
-    /// epoch. Only commands whose creator was privileged or still owns the agent qualify.
-    pub async fn claim(
-        &self,
-        tenant: &str,
-        agent: &str,
-        owner: Option<&str>,
-        limit: u32,
-        now: i64,
-    ) -> Result<Vec<CommandRow>, sqlx::Error> {
-        // PostgreSQL: SKIP LOCKED lets concurrent claimers (two sockets, two nodes) take
-        // different rows instead of queueing behind each other.
-        const PG: &str = "UPDATE agent_commands AS c SET status = 'dispatched', dispatched_at = $3, \
-            lease_epoch = c.lease_epoch + 1, updated_at = $3 \
-            FROM (SELECT id FROM agent_commands WHERE tenant_id = $1 AND agent_id = $2 AND status = 'queued' \
-                  AND (expires_at IS NULL OR expires_at > $3) AND (creator_privileged OR created_by = $4) \
-                  ORDER BY queued_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) AS picked \
-            WHERE c.id = picked.id RETURNING c.*";
-        // SQLite: one writer at a time, so the plain subquery is already exclusive.
-        const SQLITE: &str = "UPDATE agent_commands SET status = 'dispatched', dispatched_at = $3, \
-            lease_epoch = lease_epoch + 1, updated_at = $3 \
-            WHERE id IN (SELECT id FROM agent_commands WHERE tenant_id = $1 AND agent_id = $2 AND status = 'queued' \
-                  AND (expires_at IS NULL OR expires_at > $3) AND (creator_privileged OR created_by = $4) \
-                  ORDER BY queued_at, id LIMIT $5) RETURNING *";
-        let sql = match self.db.backend {
-            crate::db::Backend::Postgres => PG,
-            crate::db::Backend::Sqlite => SQLITE,
-        };
-        let mut rows = crate::with_pool!(self.db, |pool| {
-            let mut tx = pool.begin().await?;
-            let rows = sqlx::query_as::<_, CommandRow>(sql)
-                .bind(tenant)
-                .bind(agent)
-                .bind(now)
-                .bind(owner)
-                .bind(i64::from(limit))
-                .fetch_all(&mut *tx)
-                .await?;
-            if !rows.is_empty() {
-                let (ev_sql, ev_binds) = event_values(&rows, now);
-                crate::bind_all!(sqlx::query(sqlx::AssertSqlSafe(ev_sql)), ev_binds)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(rows)
-        })?;
-        rows.sort_by(|a, b| (a.queued_at, &a.id).cmp(&(b.queued_at, &b.id)));
-        Ok(rows)
     }
 
     /// Commands matching a raw condition (sweeper candidates), oldest first.
