@@ -1,45 +1,79 @@
 //! The VMs page: the operator queues a VM generator job from the form, watches its steps turn
-//! green without a reload while a simulated agent answers each command, then starts the new
-//! VM from the registered VMs list and opens its provisioning view.
+//! green without a reload while the real agent runs each command against the Proxmox simulator,
+//! then starts the new VM from the registered VMs list and opens its provisioning view.
 
 use crate::common::{Db, TestApp};
 use crate::harness::Driver;
-use botmox_testkit::fleet::SimAgent;
-use serde_json::{Value, json};
+use botmox_agent::backoff::Backoff;
+use botmox_agent::config::{AgentConfig, Pairing, ProxmoxTarget};
+use botmox_agent::executor::Dispatcher;
+use botmox_agent::executor::proxmox::ProxmoxExecutor;
+use botmox_agent::secret::Secret;
+use botmox_agent::session::{Session, SessionOptions, TransportMode};
+use botmox_testkit::proxmox::{ProxmoxSim, SimConfig};
+use serde_json::json;
+use std::sync::Arc;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(30);
 
-/// What the agent's Proxmox executor answers.
-fn answer(command: &Value) -> Value {
-    let p = &command["payload"];
-    let vmid = p["vmid"].as_u64().unwrap_or(0);
-    match command["command_type"].as_str().unwrap_or_default() {
-        "proxmox.clone" => {
-            json!({"vmid": p["newid"], "upid": "UPID:pve:1:2:3:qmclone:1:root@pam:", "exitstatus": "OK"})
-        }
-        "proxmox.get-config" => json!({
-            "smbios1": format!("uuid=7A1B2C3D-0000-4000-8000-{vmid:012}"),
-            "scsi0": format!("local-lvm:vm-{vmid}-disk-0,size=32G"),
-        }),
-        "proxmox.create-provision-iso" => json!({"vmid": vmid}),
-        "proxmox.attach-cdrom" => json!({"vmid": vmid, "slot": "ide3"}),
-        _ => json!({"vmid": vmid, "upid": null}),
-    }
-}
-
-async fn serve_commands(mut agent: SimAgent) {
-    while let Ok(assigned) = agent.expect("agent.command.assigned", T).await {
-        let command = assigned["command"].clone();
-        if !command.is_object() {
-            continue;
-        }
-        agent.ack(&command).await.expect("ack");
-        agent
-            .result(&command, "succeeded", answer(&command))
-            .await
-            .expect("result");
-    }
+/// The real agent (library, in-process) with its Proxmox executor aimed at the simulator.
+async fn run_agent(
+    base: &str,
+    agent_id: &str,
+    token: String,
+    sim: &ProxmoxSim,
+    dir: &std::path::Path,
+) -> (
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+) {
+    let now = chrono::Utc::now();
+    let pairing = Pairing {
+        server_url: base.to_owned(),
+        agent_id: agent_id.to_owned(),
+        agent_name: "pve-host".to_owned(),
+        token: Secret::new(token),
+        token_issued_at: now,
+        token_expires_at: Some(now + chrono::Duration::days(30)),
+        paired_at: now,
+    };
+    let target = ProxmoxTarget {
+        url: sim.url(),
+        username: "root@pam".to_owned(),
+        password: Some(Secret::new("proxmox-sim".to_owned())),
+        token_id: None,
+        token_secret: None,
+        node: "pve".to_owned(),
+        fingerprint: sim.fingerprint_sha256().map(str::to_owned),
+        ca_path: None,
+        insecure: false,
+        ssh: None,
+    };
+    let config = AgentConfig {
+        default_target: Some("sim".to_owned()),
+        agent: Some(pairing.clone()),
+        targets: [("sim".to_owned(), target)].into_iter().collect(),
+    };
+    let path = dir.join("config.toml");
+    config.save(&path).expect("config saved");
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let session = Session::new(
+        path,
+        pairing,
+        Dispatcher::new(vec![Arc::new(ProxmoxExecutor::new(&config))]),
+        SessionOptions {
+            max_inflight: 2,
+            backoff: Backoff::new(50, 500, 0.0),
+            shutdown_grace: Duration::from_secs(1),
+            transport: TransportMode::Ws,
+        },
+        stop_rx,
+    );
+    let handle = tokio::spawn(async move {
+        let _ = session.run().await;
+    });
+    (stop, handle)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,10 +115,20 @@ async fn a_job_queued_from_the_page_shows_live_progress() {
         )
         .await;
     assert_eq!(profile.status, 201, "{}", profile.body);
-    let sim = SimAgent::connect(&app.base, &agent_token, "")
+    let agent_id = agent.body["data"]["id"].as_str().expect("id").to_owned();
+    let sim = ProxmoxSim::start(SimConfig::default())
         .await
-        .expect("agent connects");
-    let answering = tokio::spawn(serve_commands(sim));
+        .expect("simulator");
+    let dir = tempfile::tempdir().expect("agent dir");
+    let (stop, running) = run_agent(&app.base, &agent_id, agent_token, &sim, dir.path()).await;
+    let online = format!("/api/v1/agents/{agent_id}");
+    for _ in 0..100 {
+        let a = app.get(&online, Some(&token)).await;
+        if a.body["data"]["online"] == true || a.body["data"]["is_online"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     let b = driver.browser().await;
     b.sign_in(&app.base, &app.admin_email, &app.admin_password)
@@ -118,6 +162,24 @@ async fn a_job_queued_from_the_page_shows_live_progress() {
     b.screenshot("vm_generator_job").await;
     b.assert_no_js_errors("VM job page").await;
 
+    // The simulator holds what the job did: the clone, its provisioning ISO attached on a
+    // free slot (never over the installer CD).
+    let vm = sim.vm("pve", 610).expect("the clone exists");
+    assert_eq!(vm.name.as_deref(), Some("Farm1"));
+    let iso_slot = vm
+        .config
+        .iter()
+        .find(|(_, v)| v.contains("provision-610.iso"))
+        .map(|(k, _)| k.clone())
+        .expect("the provisioning ISO is attached");
+    assert_ne!(iso_slot, "ide2", "{:?}", vm.config);
+    assert!(
+        sim.storage_files("pve", "local")
+            .iter()
+            .any(|f| f.volid.ends_with("provision-610.iso")),
+        "the ISO was uploaded"
+    );
+
     // The VM is registered; starting it queues a command the agent runs.
     b.click("nav.tree a[href='/vms']").await;
     b.wait_text("#vmgen-jobs .job-status", "succeeded").await;
@@ -134,5 +196,6 @@ async fn a_job_queued_from_the_page_shows_live_progress() {
     b.find("#no-progress").await;
     b.assert_no_js_errors("provisioning page").await;
     b.close().await;
-    answering.abort();
+    let _ = stop.send(true);
+    let _ = tokio::time::timeout(T, running).await;
 }
