@@ -64,13 +64,17 @@ fn under(path: &str, href: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('/'))
 }
 
-/// The tree as a page at `path` shows it.
-pub fn tree(path: &str) -> Vec<NavNode> {
+/// Pages only admins may open: not listed for anyone else.
+const ADMIN_ONLY: &[&str] = &["/audit"];
+
+/// The tree as a page at `path` shows it to a caller who is (or is not) an admin.
+pub fn tree(path: &str, admin: bool) -> Vec<NavNode> {
     TREE.iter()
         .filter(|(_, items)| !items.is_empty())
         .map(|(section, items)| {
             let children: Vec<NavNode> = items
                 .iter()
+                .filter(|(_, href)| admin || !ADMIN_ONLY.contains(href))
                 .map(|(label, href)| NavNode {
                     label: (*label).to_owned(),
                     href: Some((*href).to_owned()),
@@ -86,4 +90,24 @@ pub fn tree(path: &str) -> Vec<NavNode> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tree;
+
+    fn hrefs(admin: bool) -> Vec<String> {
+        tree("/audit", admin)
+            .into_iter()
+            .flat_map(|s| s.children)
+            .filter_map(|c| c.href)
+            .collect()
+    }
+
+    #[test]
+    fn admin_pages_are_listed_for_admins_only() {
+        assert!(hrefs(true).iter().any(|h| h == "/audit"));
+        assert!(!hrefs(false).iter().any(|h| h == "/audit"));
+        assert!(hrefs(false).iter().any(|h| h == "/secrets"));
+    }
 }

@@ -120,7 +120,10 @@ impl PageCtx {
                 .unwrap_or_default(),
             theme: self.theme,
             asset_v: super::assets::version(),
-            nav: nav::tree(&self.path),
+            nav: nav::tree(
+                &self.path,
+                self.principal.has_role(crate::auth::principal::ROLE_ADMIN),
+            ),
         }
     }
 }
