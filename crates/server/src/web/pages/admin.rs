@@ -123,15 +123,7 @@ pub async fn bind(ctx: PageCtx, Form(f): Form<BindForm>) -> Result<Response, Web
         secret_ref: f.secret_ref.trim().to_owned(),
         field_name: f.field_name.trim().to_owned(),
     };
-    let result = match kit::check_input(req) {
-        Ok(req) => ctx
-            .app
-            .secrets
-            .bind(&ctx.principal, &req)
-            .await
-            .map_err(kit::field_errors),
-        Err(e) => Err(Ok(e)),
-    };
+    let result = kit::submit!(req, |req| ctx.app.secrets.bind(&ctx.principal, &req));
     match result {
         Ok(_) => after_change!(
             ctx,
@@ -288,29 +280,23 @@ async fn save_profile(ctx: PageCtx, id: String, f: ProfileForm) -> Result<Respon
     };
     let svc = &ctx.app.provisioning;
     let result = if id.is_empty() {
-        match kit::check_input(UnattendProfileCreateRequest {
-            name: f.name.trim().to_owned(),
-            is_default: Some(is_default),
-            config,
-        }) {
-            Ok(req) => svc
-                .create_profile(&ctx.principal, req)
-                .await
-                .map_err(kit::field_errors),
-            Err(e) => Err(Ok(e)),
-        }
+        kit::submit!(
+            UnattendProfileCreateRequest {
+                name: f.name.trim().to_owned(),
+                is_default: Some(is_default),
+                config,
+            },
+            |req| svc.create_profile(&ctx.principal, req)
+        )
     } else {
-        match kit::check_input(UnattendProfileUpdateRequest {
-            name: Some(f.name.trim().to_owned()),
-            is_default: Some(is_default),
-            config: Some(config),
-        }) {
-            Ok(req) => svc
-                .update_profile(&ctx.principal, &id, req)
-                .await
-                .map_err(kit::field_errors),
-            Err(e) => Err(Ok(e)),
-        }
+        kit::submit!(
+            UnattendProfileUpdateRequest {
+                name: Some(f.name.trim().to_owned()),
+                is_default: Some(is_default),
+                config: Some(config),
+            },
+            |req| svc.update_profile(&ctx.principal, &id, req)
+        )
     };
     match result {
         Ok(p) => after_change!(
@@ -458,15 +444,7 @@ pub async fn assign(ctx: PageCtx, Form(f): Form<AssignForm>) -> Result<Response,
         channel: kit::opt(&f.channel),
         release_id: f.release_id.trim().to_owned(),
     };
-    let result = match kit::check_input(req) {
-        Ok(req) => ctx
-            .app
-            .artifacts
-            .assign(&ctx.principal, &req)
-            .await
-            .map_err(kit::field_errors),
-        Err(e) => Err(Ok(e)),
-    };
+    let result = kit::submit!(req, |req| ctx.app.artifacts.assign(&ctx.principal, &req));
     match result {
         Ok(_) => after_change!(
             ctx,

@@ -209,13 +209,7 @@ pub async fn create_event(ctx: PageCtx, Form(f): Form<EventForm>) -> Result<Resp
         linked_note_id: kit::opt(&f.linked_note_id).map(Some),
         ..Default::default()
     };
-    let result = match kit::check_input(req) {
-        Ok(req) => service(&ctx)
-            .create_event(&ctx.principal, req)
-            .await
-            .map_err(kit::field_errors),
-        Err(e) => Err(Ok(e)),
-    };
+    let result = kit::submit!(req, |req| service(&ctx).create_event(&ctx.principal, req));
     match result {
         Ok(e) => after_change!(
             ctx,
@@ -348,13 +342,7 @@ pub async fn create_task(ctx: PageCtx, Form(f): Form<TaskForm>) -> Result<Respon
         due_date: kit::opt(&f.due_date).map(Some),
         ..Default::default()
     };
-    let result = match kit::check_input(req) {
-        Ok(req) => service(&ctx)
-            .create_task(&ctx.principal, req)
-            .await
-            .map_err(kit::field_errors),
-        Err(e) => Err(Ok(e)),
-    };
+    let result = kit::submit!(req, |req| service(&ctx).create_task(&ctx.principal, req));
     match result {
         Ok(t) => after_change!(
             ctx,
@@ -413,13 +401,11 @@ pub async fn update_task(
         due_date: Some(kit::opt(&f.due_date)),
         ..Default::default()
     };
-    let result = match kit::check_input(req) {
-        Ok(req) => service(&ctx)
-            .patch_task(&ctx.principal, &id, req)
-            .await
-            .map_err(kit::field_errors),
-        Err(e) => Err(Ok(e)),
-    };
+    let result = kit::submit!(req, |req| service(&ctx).patch_task(
+        &ctx.principal,
+        &id,
+        req
+    ));
     match result {
         Ok(t) => after_change!(
             ctx,

@@ -329,13 +329,7 @@ pub async fn create(ctx: PageCtx, Form(f): Form<OperationForm>) -> Result<Respon
         gold_price_at_time: kit::opt(&f.gold_price_at_time).map(|g| Some(DecimalInput(g))),
         ..Default::default()
     };
-    let result = match kit::check_input(req) {
-        Ok(req) => service(&ctx)
-            .create(&ctx.principal, req)
-            .await
-            .map_err(kit::field_errors),
-        Err(e) => Err(Ok(e)),
-    };
+    let result = kit::submit!(req, |req| service(&ctx).create(&ctx.principal, req));
     match result {
         Ok(op) => after_change!(
             ctx,
@@ -378,13 +372,7 @@ pub async fn update(
         gold_price_at_time: Some(kit::opt(&f.gold_price_at_time).map(DecimalInput)),
         ..Default::default()
     };
-    let result = match kit::check_input(req) {
-        Ok(req) => service(&ctx)
-            .patch(&ctx.principal, &id, req)
-            .await
-            .map_err(kit::field_errors),
-        Err(e) => Err(Ok(e)),
-    };
+    let result = kit::submit!(req, |req| service(&ctx).patch(&ctx.principal, &id, req));
     match result {
         Ok(op) => after_change!(
             ctx,

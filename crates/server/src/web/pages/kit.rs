@@ -50,6 +50,19 @@ macro_rules! after_change {
 }
 pub(crate) use after_change;
 
+/// Validates a form's request, then runs the service call on it (`$call` may use `$req`):
+/// `Err(Ok(fields))` for field errors, the form's or the service's, to show beside the
+/// fields; `Err(Err(web))` for any other failure.
+macro_rules! submit {
+    ($input:expr, |$req:ident| $call:expr) => {
+        match $crate::web::pages::kit::check_input($input) {
+            Ok($req) => $call.await.map_err($crate::web::pages::kit::field_errors),
+            Err(fields) => Err(Ok(fields)),
+        }
+    };
+}
+pub(crate) use submit;
+
 /// A validation failure's field messages, to show beside the fields; any other error is
 /// returned for the alert region.
 pub fn field_errors(err: ApiError) -> Result<FieldErrors, WebError> {
